@@ -1,0 +1,80 @@
+"""tocsin: tell people and systems what happened.
+
+The public API::
+
+    from tocsin import Event, Notifier
+    with Notifier.from_file("tocsin.toml") as notifier:
+        report = notifier.notify(Event("job_failed", data={"run_name": "nightly", "error": "disk full"}))
+
+Channel authors use :data:`hookimpl`, :class:`Channel`, :class:`Message`, :class:`Secret`, the
+errors, and ``tocsin.testing`` (see PLUGINS.md).
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .channel import Channel, NoOptions
+from .config import Config, Settings, Target, load_config
+from .errors import (
+    ConfigError,
+    DeliveryError,
+    PermanentError,
+    PluginError,
+    RetryableError,
+    TemplateError,
+    TocsinError,
+)
+from .events import EVENT_TYPES, Event, EventType, Severity, Source, User, severity_for
+from .hookspecs import hookimpl
+from .messages import Message, Outcome, Receipt, Report
+from .notifier import Notifier
+from .plugins import PluginRegistry
+from .presentation import Field, truncate
+from .samples import sample_event
+from .secrets import Secret
+from .templating import Templates
+from .transport import Response, Transport
+
+try:
+    __version__ = version("tocsin")
+except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+    __version__ = "0.0.0"
+
+__all__ = [
+    "EVENT_TYPES",
+    "Channel",
+    "Config",
+    "ConfigError",
+    "DeliveryError",
+    "Event",
+    "EventType",
+    "Field",
+    "Message",
+    "NoOptions",
+    "Notifier",
+    "Outcome",
+    "PermanentError",
+    "PluginError",
+    "PluginRegistry",
+    "Receipt",
+    "Report",
+    "Response",
+    "RetryableError",
+    "Secret",
+    "Settings",
+    "Severity",
+    "Source",
+    "Target",
+    "TemplateError",
+    "Templates",
+    "TocsinError",
+    "Transport",
+    "User",
+    "__version__",
+    "hookimpl",
+    "load_config",
+    "sample_event",
+    "severity_for",
+    "truncate",
+]

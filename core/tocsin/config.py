@@ -1,0 +1,344 @@
+"""Configuration: the TOML file and the attrs classes it is structured into.
+
+A config file and Python code are two spellings of one model: ``load_config("tocsin.toml")`` gives the
+same :class:`Config` you could build from :class:`Settings` and :class:`Target` by hand.
+
+Where the file comes from: ``--config PATH``, else ``$TOCSIN_CONFIG``, else ``./tocsin.toml``, else the
+embedded default (every event to the console).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .errors import ConfigError, PluginError
+from .events import Severity, Source
+from .structure import Problems, add_validation_problem, describe, structure_attrs, structure_value, suggest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from .plugins import PluginRegistry
+
+__all__ = [
+    "CONFIG_ENV",
+    "DEFAULT_CONFIG_NAME",
+    "Config",
+    "Settings",
+    "Target",
+    "find_config",
+    "load_config",
+    "parse_config",
+]
+
+CONFIG_ENV = "TOCSIN_CONFIG"
+DEFAULT_CONFIG_NAME = "tocsin.toml"
+SEVERITIES = tuple(s.value for s in Severity)
+
+
+def _to_tuple(value: str | Sequence[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _to_when(value: str | Sequence[str]) -> str | tuple[str, ...]:
+    if isinstance(value, str):
+        value = value.lower()
+        if value == "always":
+            return "always"
+        value = (value,)
+    severities = tuple(str(v).lower() for v in value)
+    for severity in severities:
+        if severity not in SEVERITIES:
+            choices = ", ".join(("always", *SEVERITIES))
+            raise ValueError(f"when: must be 'always' or a list of {choices}; got {severity!r}")
+    return severities
+
+
+@attrs.frozen
+class Settings:
+    """The ``[notifications]`` table: switches and defaults that apply to every target."""
+
+    enabled: bool = attrs.field(default=True, metadata={"doc": "Master switch: false sends nothing."})
+    max_concurrent_deliveries: int = attrs.field(
+        default=16, metadata={"doc": "Deliveries in flight at once, across all targets."}
+    )
+    template_dirs: tuple[Path, ...] = attrs.field(
+        default=(), converter=tuple, metadata={"doc": "Folders whose templates override the channels'."}
+    )
+    plugins: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=tuple,
+        metadata={"doc": "Local plugin modules: dotted import paths or .py files."},
+    )
+    timeout: float = attrs.field(default=10.0, metadata={"doc": "Seconds one delivery attempt may take."})
+    max_retries: int = attrs.field(default=3, metadata={"doc": "Retries after a retryable failure."})
+    retry_backoff: float = attrs.field(
+        default=1.0, metadata={"doc": "First backoff in seconds; doubles each retry, with jitter."}
+    )
+    retry_backoff_max: float = attrs.field(default=30.0, metadata={"doc": "Longest single backoff."})
+    retry_deadline: float = attrs.field(
+        default=120.0, metadata={"doc": "Seconds a target's attempts and waits may take in all."}
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_concurrent_deliveries < 1:
+            raise ValueError("max_concurrent_deliveries: must be at least 1")
+        for name in ("timeout", "retry_backoff", "retry_backoff_max", "retry_deadline"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: must not be negative")
+        if self.max_retries < 0:
+            raise ValueError("max_retries: must not be negative")
+
+
+@attrs.frozen
+class Target:
+    """One configured destination: a channel, its options, and which events it wants.
+
+    ``options`` is an instance of the channel's options class (or a mapping, structured against that
+    class when the notifier is built). Routing: ``events`` (names, ``"*"`` or globs like ``job_*``),
+    ``when`` (``"always"`` or a list of severities), ``users`` (only events about these users).
+    ``timeout`` and ``max_retries`` override ``[notifications]``; ``template_dir`` is searched before
+    the channel's packaged templates, for this target only.
+    """
+
+    name: str
+    channel: str
+    options: Any = attrs.field(factory=dict)
+    events: tuple[str, ...] = attrs.field(default=("*",), converter=_to_tuple)
+    when: str | tuple[str, ...] = attrs.field(default="always", converter=_to_when)
+    users: tuple[str, ...] = attrs.field(default=(), converter=_to_tuple)
+    timeout: float | None = None
+    max_retries: int | None = None
+    template_dir: Path | None = attrs.field(default=None, converter=attrs.converters.optional(Path))
+    enabled: bool = True
+
+    def __repr__(self) -> str:  # options may hold secrets: their own reprs redact them
+        return f"Target(name={self.name!r}, channel={self.channel!r}, options={self.options!r})"
+
+
+#: Target keys the core reads; every other key of a ``[[targets]]`` table is the channel's option.
+TARGET_KEYS = ("name", "channel", "events", "when", "users", "timeout", "max_retries", "template_dir", "enabled")
+
+_TARGET_KEY_TYPES: dict[str, Any] = {
+    "name": str,
+    "channel": str,
+    "events": str | list[str],
+    "when": str | list[str],
+    "users": str | list[str],
+    "timeout": float,
+    "max_retries": int,
+    "template_dir": Path,
+    "enabled": bool,
+}
+
+
+@attrs.frozen
+class Config:
+    """A whole configuration: settings, the source label of events, and the targets."""
+
+    settings: Settings = attrs.field(factory=Settings)
+    targets: tuple[Target, ...] = attrs.field(default=(), converter=tuple)
+    source: Source | None = None
+    path: Path | None = None
+
+    def target(self, name: str) -> Target:
+        """The target called ``name``; a ConfigError that suggests a close name otherwise."""
+        for target in self.targets:
+            if target.name == name:
+                return target
+        names = [t.name for t in self.targets]
+        listed = ", ".join(names) or "none"
+        raise ConfigError(f"{self.label}: no target named {name!r}{suggest(name, names)}; targets: {listed}")
+
+    @property
+    def label(self) -> str:
+        """How errors name this configuration: the file's name, or ``<embedded default>``."""
+        return str(self.path) if self.path else "<embedded default>"
+
+
+def default_config() -> Config:
+    """The embedded default: every event rendered on the console, so a fresh install does something."""
+    return Config(targets=(Target(name="console", channel="console", options={}),))
+
+
+_ENV_RE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
+
+
+def interpolate(value: Any, path: str, problems: Problems, environ: Mapping[str, str]) -> Any:
+    """``${VAR}`` and ``${VAR:-default}`` replaced in every string of ``value``; ``$$`` is a ``$``."""
+    if isinstance(value, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            if match.group(0) == "$$":
+                return "$"
+            name, default = match.group(1), match.group(2)
+            if name in environ:
+                return environ[name]
+            if default is not None:
+                return default
+            problems.add(path, f"environment variable {name} is not set")
+            return ""
+
+        return _ENV_RE.sub(substitute, value)
+    if isinstance(value, dict):
+        return {k: interpolate(v, f"{path}.{k}" if path else k, problems, environ) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, f"{path}[{i}]", problems, environ) for i, v in enumerate(value)]
+    return value
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file to use: ``explicit``, ``$TOCSIN_CONFIG``, ``./tocsin.toml``, or None."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    local = Path.cwd() / DEFAULT_CONFIG_NAME
+    return local if local.is_file() else None
+
+
+def load_config(
+    path: str | os.PathLike[str] | None,
+    registry: PluginRegistry,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Read, interpolate and structure a TOML config file; ``None`` gives the embedded default.
+
+    Raises :class:`ConfigError` listing every problem, each prefixed with the file and key path.
+    """
+    if path is None:
+        return parse_config({}, registry, base_dir=Path.cwd(), label=None, default_targets=True)
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return parse_config(raw, registry, base_dir=path.parent, label=path, environ=environ)
+
+
+def parse_config(
+    raw: Mapping[str, Any],
+    registry: PluginRegistry,
+    *,
+    base_dir: Path,
+    label: Path | None,
+    environ: Mapping[str, str] | None = None,
+    default_targets: bool = False,
+) -> Config:
+    """Structure already-parsed TOML data; see :func:`load_config`."""
+    prefix = str(label) if label else "<config>"
+    problems = Problems()
+    raw = interpolate(dict(raw), "", problems, os.environ if environ is None else environ)
+    for key in raw:
+        if key not in ("notifications", "source", "targets"):
+            problems.add(key, f"unknown key{suggest(key, ['notifications', 'source', 'targets'])}")
+
+    settings = structure_value(raw.get("notifications", {}), Settings, "notifications", problems) or Settings()
+    settings = attrs.evolve(
+        settings,
+        template_dirs=tuple(_resolve(base_dir, d) for d in settings.template_dirs),
+        plugins=tuple(str(_resolve(base_dir, p)) if p.endswith(".py") else p for p in settings.plugins),
+    )
+    source = None
+    if "source" in raw:
+        source = structure_value(raw["source"], Source, "source", problems)
+
+    for index, spec in enumerate(settings.plugins):
+        try:
+            registry.load_local(spec)
+        except PluginError as exc:
+            problems.add(f"notifications.plugins[{index}]", str(exc))
+
+    raw_targets = raw.get("targets", [])
+    targets: list[Target] = []
+    if not isinstance(raw_targets, list):
+        problems.add("targets", f"expected an array of tables ([[targets]]), got {describe(raw_targets)}")
+        raw_targets = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(raw_targets):
+        target = structure_target(entry, index, registry, base_dir, problems)
+        if target is None:
+            continue
+        if target.name in seen:
+            problems.add(
+                f"targets[{index}].name",
+                f"duplicate target name {target.name!r} (also targets[{seen[target.name]}])",
+            )
+            continue
+        seen[target.name] = index
+        targets.append(target)
+
+    if problems:
+        raise ConfigError([f"{prefix}: {p}" for p in problems])
+    if default_targets and not raw_targets:
+        targets = list(default_config().targets)
+    return Config(settings=settings, targets=tuple(targets), source=source, path=label)
+
+
+def structure_target(
+    entry: Any, index: int, registry: PluginRegistry, base_dir: Path, problems: Problems
+) -> Target | None:
+    """One ``[[targets]]`` table as a :class:`Target`, its options structured by its channel's class."""
+    at = f"targets[{index}]"
+    if not isinstance(entry, Mapping):
+        problems.add(at, f"expected a table, got {describe(entry)}")
+        return None
+    before = len(problems)
+    name = entry.get("name")
+    where = f"{at} {name!r}" if isinstance(name, str) else at
+    for key in ("name", "channel"):
+        if key not in entry:
+            problems.add(f"{at}.{key}", "required")
+    common = {}
+    for key in TARGET_KEYS:
+        if key in entry:
+            common[key] = structure_value(entry[key], _TARGET_KEY_TYPES[key], f"{at}.{key}", problems)
+    if len(problems) > before:
+        return None
+    try:
+        channel = registry.channel(common["channel"])
+    except PluginError as exc:
+        problems.add(where, str(exc))
+        return None
+    option_data = {k: v for k, v in entry.items() if k not in TARGET_KEYS}
+    option_fields = {f.alias or f.name for f in attrs.fields(channel.spec.options)}
+    takes = ", ".join(sorted(option_fields)) or "no options"
+    extra_problems = Problems()
+    options = structure_attrs(option_data, channel.spec.options, at, extra_problems)
+    for problem in extra_problems:
+        if ": unknown key" in problem and "(did you mean" not in problem:
+            key = problem.split(": unknown key")[0].rsplit(".", 1)[-1]
+            hint = suggest(key, [*TARGET_KEYS, *option_fields])
+            problem = f"{problem}{hint}" if hint else f"{problem} (channel {channel.spec.name!r} takes: {takes})"
+        problems.append(problem)
+    if options is None:
+        return None
+    if "template_dir" in common and common["template_dir"] is not None:
+        common["template_dir"] = _resolve(base_dir, common["template_dir"])
+    try:
+        return Target(options=options, **common)
+    except ValueError as exc:
+        add_validation_problem(at, exc, TARGET_KEYS, problems)
+        return None
+
+
+def _resolve(base_dir: Path, value: str | Path) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base_dir / path)

@@ -1,0 +1,96 @@
+"""Every hook tocsin calls, in one place. A plugin implements the ones it needs with ``@hookimpl``.
+
+Order of calls for one event (see ``Notifier.anotify``):
+
+1. ``prepare_event(event, config)`` — each plugin may return a replacement event (enrichment).
+2. For each target the event is routed to: ``format_message(event, target, templates)`` → Message.
+3. For each message: ``deliver(message, target, transport)`` → awaitable, once per attempt.
+4. ``delivery_finished(event, message, receipt)`` — after each target's final outcome.
+
+``format_message`` and ``deliver`` are *firstresult*: every plugin sees every target and answers only
+for its own channels (return ``None`` otherwise); the first non-None answer wins. A deployment changes
+one channel's messages without forking it with ``@hookimpl(tryfirst=True)`` (pre-empt) or
+``@hookimpl(wrapper=True)`` (post-process what the channel produced). The core never fans one hook
+call out over several targets, so one target's failure cannot stop another's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .channel import Channel
+    from .config import Config, Target
+    from .events import Event
+    from .messages import Message, Receipt
+    from .templating import Templates
+    from .transport import Transport
+
+__all__ = ["hookimpl", "hookspec"]
+
+PROJECT = "tocsin"
+hookspec = pluggy.HookspecMarker(PROJECT)
+#: Decorate a plugin's hook functions with this: ``@tocsin.hookimpl``.
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def tocsin_channels() -> list[Channel]:
+    """The channels this plugin provides.
+
+    Called once per plugin when it is loaded. Return a list of :class:`tocsin.Channel` (name, options
+    class, templates folder, description, Jinja filters). A channel name must be unique across
+    installed plugins; a clash is an error naming both distributions.
+    """
+
+
+@hookspec
+def prepare_event(event: Event, config: Config) -> Event | None:
+    """Enrich or rewrite an event before it is routed (add a run URL, fill ``source``, …).
+
+    Called once per event, for every plugin, in registration order (later plugins see earlier
+    plugins' result). Return a new :class:`tocsin.Event` (events are frozen: use ``attrs.evolve``)
+    or ``None`` to leave it as it is. An exception here fails the whole event: keep it simple.
+    """
+
+
+@hookspec(firstresult=True)
+def format_message(event: Event, target: Target, templates: Templates) -> Message | None:
+    """Turn ``event`` into the :class:`tocsin.Message` ``target`` will receive, or ``None``.
+
+    Called once per (event, target), when the event is accepted. Return ``None`` unless
+    ``target.channel`` is one of yours. Use ``templates`` to render the channel's Jinja templates
+    (``templates.render_json(event, target)`` and friends) so deployments can override them by file
+    name. Raise :class:`tocsin.TemplateError` (or let the template's own error propagate) when the
+    message cannot be built; the target is reported failed and the others go on.
+
+    ``firstresult``: the first non-None answer wins, so ``@hookimpl(tryfirst=True)`` pre-empts a
+    channel and ``@hookimpl(wrapper=True)`` can post-process its message (``message = yield``).
+    """
+
+
+@hookspec(firstresult=True)
+def deliver(message: Message, target: Target, transport: Transport) -> Awaitable[Any] | None:
+    """Send ``message`` to ``target``: return an awaitable, or ``None`` if the channel is not yours.
+
+    Called once per attempt (so signatures and timestamps are fresh on each retry). Write it as a plain
+    ``def`` returning ``transport.post_json(...)`` (HTTP) or ``transport.run_sync(fn, ...)`` (blocking
+    code such as smtplib); the core awaits it under the target's timeout. The awaitable may resolve to
+    anything; a ``status_code`` attribute on the result is recorded in the receipt.
+
+    Raise :class:`tocsin.RetryableError` (with ``retry_after`` if known) for faults that may pass and
+    :class:`tocsin.PermanentError` for ones that will not; ``transport.post_json`` already does so for
+    HTTP answers. Read secrets from ``target.options`` with ``.reveal()`` here, and nowhere else.
+    """
+
+
+@hookspec
+def delivery_finished(event: Event, message: Message | None, receipt: Receipt) -> None:
+    """Observe a target's final outcome (metrics, audit logs, an outbox). Return value ignored.
+
+    Called once per target per event, after the last attempt (or when the target was skipped or could
+    not be formatted, with ``message`` None). Exceptions are logged and swallowed.
+    """

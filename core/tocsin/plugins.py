@@ -1,0 +1,211 @@
+"""Finding, loading and registering plugins.
+
+Channel plugins are installed distributions with an entry point in the ``tocsin`` group, named after
+the channel they provide (``discord = "tocsin_discord"``); they are imported only when a target uses
+that channel (or when ``tocsin channels`` lists them all). Plugins that provide no channel, only hooks
+(metrics, enrichment, a deployment's formatting tweaks), go in the ``tocsin.plugins`` group and are
+always loaded, or are named in the config's ``notifications.plugins`` as a module or a ``.py`` file.
+
+``TOCSIN_LOAD_PLUGINS`` is the escape hatch when a broken plugin stops everything: when set, only the
+entry points (or distributions) it lists, comma-separated, are loaded; set and empty, none are.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as metadata
+import importlib.util
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import attrs
+import pluggy
+
+from . import hookspecs
+from .channel import Channel
+from .errors import PluginError
+from .structure import suggest
+
+__all__ = ["CHANNEL_GROUP", "HOOKS_GROUP", "LOAD_PLUGINS_ENV", "ChannelInfo", "PluginRegistry"]
+
+CHANNEL_GROUP = "tocsin"
+HOOKS_GROUP = "tocsin.plugins"
+LOAD_PLUGINS_ENV = "TOCSIN_LOAD_PLUGINS"
+
+
+@attrs.frozen
+class ChannelInfo:
+    """A loaded channel: its declaration and the distribution that provides it."""
+
+    spec: Channel
+    distribution: str
+    version: str
+    plugin: Any = attrs.field(eq=False, repr=False)
+
+
+def _dist_of(ep: metadata.EntryPoint) -> tuple[str, str]:
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return ("unknown", "")
+    return (dist.metadata["Name"] or dist.name, dist.version)
+
+
+class PluginRegistry:
+    """The pluggy manager plus the channels the loaded plugins declare.
+
+    Built-in: the ``console`` channel. ``load_entrypoints=False`` gives a registry that sees no
+    installed plugin (tests, embedding with an explicit plugin list).
+    """
+
+    def __init__(self, *, load_entrypoints: bool = True, plugins: Iterable[Any] = ()) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.channels: dict[str, ChannelInfo] = {}
+        self._load_entrypoints = load_entrypoints
+        self._loaded_eps: set[tuple[str, str]] = set()
+        self._all_loaded = False
+        self.load_errors: list[PluginError] = []
+        from .channels import console
+
+        self.register(console, name="tocsin.console", distribution="tocsin")
+        if load_entrypoints:
+            for ep in self._entry_points(HOOKS_GROUP):
+                self._load_entry_point(ep)
+        for plugin in plugins:
+            self.register(plugin)
+
+    # -- discovery -------------------------------------------------------------------------------
+    def _entry_points(self, group: str) -> list[metadata.EntryPoint]:
+        if not self._load_entrypoints:
+            return []
+        eps = list(metadata.entry_points(group=group))
+        allow = os.environ.get(LOAD_PLUGINS_ENV)
+        if allow is not None:
+            wanted = {w.strip() for w in allow.split(",") if w.strip()}
+            eps = [ep for ep in eps if ep.name in wanted or _dist_of(ep)[0] in wanted]
+        return eps
+
+    def _load_entry_point(self, ep: metadata.EntryPoint) -> None:
+        key = (ep.group, ep.name)
+        if key in self._loaded_eps:
+            return
+        self._loaded_eps.add(key)
+        dist, version = _dist_of(ep)
+        try:
+            plugin = ep.load()
+        except Exception as exc:
+            raise PluginError(f'error importing plugin "{ep.name}" ({dist}): {type(exc).__name__}: {exc}') from exc
+        if self.pm.is_registered(plugin):
+            return
+        self.register(plugin, name=f"{dist}:{ep.name}", distribution=dist, version=version)
+
+    def register(self, plugin: Any, *, name: str | None = None, distribution: str = "local", version: str = "") -> None:
+        """Register a module or object holding ``@hookimpl`` functions, and record its channels."""
+        if self.pm.is_registered(plugin):
+            return
+        try:
+            self.pm.register(plugin, name=name)
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            if self.pm.is_registered(plugin):
+                self.pm.unregister(plugin)
+            raise PluginError(f"plugin {name or plugin!r} ({distribution}): {exc}") from exc
+        impl = getattr(plugin, "tocsin_channels", None)
+        if impl is None:
+            return
+        for spec in impl() or ():
+            if not isinstance(spec, Channel):
+                raise PluginError(f"plugin {distribution}: tocsin_channels must return tocsin.Channel objects")
+            if not attrs.has(spec.options):
+                raise PluginError(f"channel {spec.name!r} ({distribution}): options must be an attrs class")
+            existing = self.channels.get(spec.name)
+            if existing is not None and existing.plugin is not plugin:
+                raise PluginError(
+                    f"channel {spec.name!r} is provided twice: by {existing.distribution} and by {distribution}"
+                )
+            self.channels[spec.name] = ChannelInfo(spec, distribution, version, plugin)
+
+    def load_local(self, spec: str) -> None:
+        """Load a deployment's own plugin: a dotted module path or a path to a ``.py`` file."""
+        try:
+            if spec.endswith(".py"):
+                path = Path(spec)
+                if not path.is_file():
+                    raise PluginError(f"plugin file {spec} not found")
+                mod_name = f"tocsin_local_{path.stem}_{abs(hash(str(path.resolve())))}"
+                module = sys.modules.get(mod_name)
+                if module is None:
+                    loader_spec = importlib.util.spec_from_file_location(mod_name, path)
+                    if loader_spec is None or loader_spec.loader is None:
+                        raise PluginError(f"cannot load plugin file {spec}")
+                    module = importlib.util.module_from_spec(loader_spec)
+                    sys.modules[mod_name] = module
+                    loader_spec.loader.exec_module(module)
+            else:
+                module = importlib.import_module(spec)
+        except PluginError:
+            raise
+        except Exception as exc:
+            raise PluginError(f'error importing plugin "{spec}": {type(exc).__name__}: {exc}') from exc
+        self.register(module, name=f"local:{spec}", distribution="local")
+
+    # -- channels --------------------------------------------------------------------------------
+    def channel(self, name: str) -> ChannelInfo:
+        """The channel called ``name``, importing only the plugin that provides it.
+
+        Raises PluginError with the ``pip install`` line when no installed plugin provides it.
+        """
+        if name in self.channels:
+            return self.channels[name]
+        for ep in self._entry_points(CHANNEL_GROUP):
+            if ep.name == name:
+                self._load_entry_point(ep)
+        if name not in self.channels:
+            self.load_all(strict=False)  # an entry point may provide channels under other names
+        if name in self.channels:
+            return self.channels[name]
+        package = "tocsin-" + name.split("-")[0]
+        hint = suggest(name, self.channels)
+        raise PluginError(f"channel {name!r} is not installed{hint} — pip install {package}")
+
+    def load_all(self, *, strict: bool = True) -> dict[str, ChannelInfo]:
+        """Import every installed channel plugin (for ``tocsin channels``); returns all channels.
+
+        A plugin that fails to import is skipped; with ``strict`` the first such error is raised after
+        the others were loaded.
+        """
+        errors: list[PluginError] = []
+        if not self._all_loaded:
+            self._all_loaded = True
+            for ep in self._entry_points(CHANNEL_GROUP):
+                try:
+                    self._load_entry_point(ep)
+                except PluginError as exc:
+                    errors.append(exc)
+            self.load_errors = errors
+        if strict and getattr(self, "load_errors", None):
+            raise self.load_errors[0]
+        return dict(sorted(self.channels.items()))
+
+    def template_dirs(self) -> list[tuple[str, Path]]:
+        """``(channel name, packaged templates folder)`` of every loaded channel that ships some."""
+        return [(name, info.spec.templates) for name, info in self.channels.items() if info.spec.templates]
+
+    def template_filters(self) -> dict[str, Any]:
+        """The Jinja filters every loaded channel declares."""
+        filters: dict[str, Any] = {}
+        for info in self.channels.values():
+            filters.update(info.spec.filters)
+        return filters
+
+    @property
+    def hook(self) -> Any:
+        """The pluggy hook relay: ``registry.hook.format_message(...)``."""
+        return self.pm.hook
+
+    def plugin_modules(self) -> list[ModuleType | Any]:
+        return list(self.pm.get_plugins())

@@ -1,0 +1,206 @@
+"""How event data reads to a person: field labels, durations, sizes, status marks and colours.
+
+Every channel's templates get the same view of an event (see :func:`template_context`), so a job looks
+the same on Discord, Slack, Teams and email: the same fields, in the same order, with the same labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .events import Event, Severity
+
+if TYPE_CHECKING:
+    from .config import Target
+
+__all__ = [
+    "SEVERITY_COLORS",
+    "STATUS_MARKS",
+    "Field",
+    "event_fields",
+    "event_url",
+    "format_duration",
+    "format_size",
+    "template_context",
+    "truncate",
+]
+
+#: A mark for each severity, for titles in plain text and chat.
+STATUS_MARKS = {Severity.SUCCESS: "✅", Severity.FAILURE: "❌", Severity.WARNING: "⚠️", Severity.INFO: "ℹ️"}
+#: Hex colours (no ``#``) for each severity: green, red, amber, blurple.
+SEVERITY_COLORS = {
+    Severity.SUCCESS: "2EB67D",
+    Severity.FAILURE: "E01E5A",
+    Severity.WARNING: "ECB22E",
+    Severity.INFO: "5865F2",
+}
+
+# (data key, label, formatter): the standard fields, in the order every channel shows them.
+_FIELD_ORDER: tuple[tuple[str, str, str], ...] = (
+    ("job_name", "Job", "text"),
+    ("run_name", "Run", "text"),
+    ("backup_name", "Backup", "text"),
+    ("queue", "Queue", "text"),
+    ("status", "Status", "text"),
+    ("duration", "Duration", "duration"),
+    ("size", "Size", "size"),
+    ("last_step", "Last step", "text"),
+    ("exit_code", "Exit code", "text"),
+    ("started_at", "Started", "time"),
+    ("finished_at", "Finished", "time"),
+    ("created_at", "Created", "time"),
+    ("run_id", "Run ID", "text"),
+    ("job_id", "Job ID", "text"),
+)
+_NOT_FIELDS = {"error", "url", "run_url", "dataset_url", "traceback", "title", "message", "description"}
+_URL_KEYS = ("run_url", "url", "dataset_url", "dashboard_url")
+
+TRUNCATION_MARK = "…"
+
+
+@attrs.frozen
+class Field:
+    """One labelled value shown in a message: ``Field("duration", "Duration", "12m 34s")``."""
+
+    key: str
+    label: str
+    value: str
+
+
+def truncate(text: Any, limit: int, marker: str = TRUNCATION_MARK) -> str:
+    """``text`` cut to at most ``limit`` characters, ending in ``marker`` when it was cut.
+
+    Channels call this to keep within platform limits (a visible mark, never a rejected request).
+    """
+    text = "" if text is None else str(text)
+    if len(text) <= limit:
+        return text
+    if limit <= len(marker):
+        return marker[:limit]
+    return text[: limit - len(marker)] + marker
+
+
+def format_duration(seconds: Any) -> str:
+    """``3725`` → ``"1h 02m 05s"``; ``42.5`` → ``"42.5s"``; strings are kept as they are."""
+    if isinstance(seconds, str):
+        try:
+            seconds = float(seconds)
+        except ValueError:
+            return seconds
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        return str(seconds)
+    if seconds < 60:
+        return f"{seconds:g}s" if seconds == int(seconds) else f"{seconds:.1f}s"
+    total = round(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h {minutes:02d}m"
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    return f"{minutes}m {secs:02d}s"
+
+
+def format_size(size: Any) -> str:
+    """``1536`` → ``"1.5 KiB"``; strings (``"12 GB"``) are kept as they are."""
+    if isinstance(size, str):
+        try:
+            size = float(size)
+        except ValueError:
+            return size
+    if not isinstance(size, (int, float)) or isinstance(size, bool):
+        return str(size)
+    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+    value = float(size)
+    for unit in units:
+        if abs(value) < 1024 or unit == units[-1]:
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return str(size)  # pragma: no cover
+
+
+def format_time(value: Any) -> str:
+    """A datetime or ISO string as ``2026-11-24 15:12:03 UTC``; other values as they are."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        suffix = (
+            ""
+            if value.tzinfo is None
+            else (" UTC" if value.utcoffset().total_seconds() == 0 else value.strftime(" %z"))
+        )
+        return value.replace(microsecond=0).strftime("%Y-%m-%d %H:%M:%S") + suffix
+    return str(value)
+
+
+_FORMATTERS = {"text": str, "duration": format_duration, "size": format_size, "time": format_time}
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool, datetime)) and value != ""
+
+
+def event_fields(event: Event) -> list[Field]:
+    """The event's data as labelled fields: the standard ones first, then any other scalar keys."""
+    data = event.data
+    fields = []
+    for key, label, kind in _FIELD_ORDER:
+        value = data.get(key)
+        if value is not None and _scalar(value):
+            fields.append(Field(key, label, _FORMATTERS[kind](value)))
+    known = {key for key, _, _ in _FIELD_ORDER} | _NOT_FIELDS
+    for key, value in data.items():
+        if key not in known and value is not None and _scalar(value):
+            fields.append(Field(key, key.replace("_", " ").capitalize(), str(value)))
+    return fields
+
+
+def event_url(event: Event) -> str | None:
+    """The link to the run or job: ``run_url``, ``url``, ``dataset_url`` or ``dashboard_url``."""
+    for key in _URL_KEYS:
+        value = event.data.get(key)
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            return value
+    return None
+
+
+def safe_options(options: Any) -> dict[str, Any]:
+    """A target's options for templates: every value but secrets, which show as ``***``."""
+    if not attrs.has(type(options)):
+        return dict(options) if isinstance(options, Mapping) else {}
+    return {f.name: getattr(options, f.name) for f in attrs.fields(type(options))}
+
+
+def template_context(event: Event, target: Target) -> dict[str, Any]:
+    """What every template sees: the event, its parts, presentation helpers and the target."""
+    severity = event.severity
+    return {
+        "event": event,
+        "type": event.type,
+        "data": event.data,
+        "title": event.title,
+        "severity": severity.value,
+        "user": event.user,
+        "source": event.source,
+        "subject": event.subject,
+        "fields": event_fields(event),
+        "error": event.data.get("error"),
+        "url": event_url(event),
+        "mark": STATUS_MARKS[severity],
+        "color": SEVERITY_COLORS[severity],
+        "color_int": int(SEVERITY_COLORS[severity], 16),
+        "timestamp": event.occurred_at.isoformat().replace("+00:00", "Z"),
+        "occurred_at": event.occurred_at,
+        "description": event.data.get("description")
+        or event.data.get("message")
+        or (event.known.description if event.known else None),
+        "target": {"name": target.name, "channel": target.channel, "options": safe_options(target.options)},
+    }

@@ -1,0 +1,239 @@
+"""Template loading and rendering: deployment overrides first, then the channel's, then the core's.
+
+Lookup for a target of channel ``discord`` and event ``job_failed``, part ``json``:
+``discord/job_failed.json.j2``, then ``discord/default.json.j2``; each name is searched in the
+deployment's ``template_dirs``, then the target's ``template_dir``, then every loaded channel's packaged
+``templates/`` folder, then the core's. ``{% extends "discord:discord/default.json.j2" %}`` names the
+channel's packaged copy directly, so an override can extend it and call ``{{ super() }}``.
+
+Three output kinds, each with its own escaping, all sharing the loaders and compiled once:
+
+* ``json`` — every ``{{ … }}`` is JSON-encoded (write ``"title": {{ title }}``, no quotes), so event
+  data can never break the document; the result is parsed before it is returned.
+* ``html`` — autoescaped.
+* ``text`` (``txt``, ``subject``, ``md`` and any other part) — as written; ``subject`` is one line.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import jinja2
+from markupsafe import Markup
+
+from .errors import TemplateError
+from .presentation import format_duration, format_size, format_time, template_context, truncate
+
+if TYPE_CHECKING:
+    from .config import Target
+    from .events import Event
+    from .plugins import PluginRegistry
+
+__all__ = ["RawJson", "Templates", "core_templates_dir"]
+
+
+def core_templates_dir() -> Path:
+    """The core's shared templates: inside the installed package, or the checkout's ``templates/``."""
+    packaged = Path(__file__).parent / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+class RawJson(str):
+    """Already-encoded JSON that a ``json`` template inserts as it is (from the ``json`` filter)."""
+
+
+def _json_default(value: Any) -> Any:
+    if attrs.has(type(value)):
+        return attrs.asdict(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if hasattr(value, "value") and isinstance(value.value, (str, int)):
+        return value.value  # enums
+    return str(value)
+
+
+def to_json(value: Any) -> RawJson:
+    """Any value as JSON text (strings escaped, non-ASCII kept, datetimes ISO)."""
+    if isinstance(value, jinja2.Undefined):
+        return RawJson("null")
+    if isinstance(value, RawJson):
+        return value
+    return RawJson(json.dumps(value, ensure_ascii=False, default=_json_default, allow_nan=False))
+
+
+class _ChannelTemplatesLoader(jinja2.BaseLoader):
+    """Searches every loaded channel's packaged folder; ``"<channel>:<name>"`` searches one only."""
+
+    def __init__(self, registry: PluginRegistry, core_dir: Path) -> None:
+        self.registry = registry
+        self.core_dir = core_dir
+        self._loaders: dict[Path, jinja2.FileSystemLoader] = {}
+
+    def _fs(self, path: Path) -> jinja2.FileSystemLoader:
+        loader = self._loaders.get(path)
+        if loader is None:
+            loader = self._loaders[path] = jinja2.FileSystemLoader(str(path))
+        return loader
+
+    def _search(self, name: str) -> list[Path]:
+        dirs = dict(self.registry.template_dirs())
+        if ":" in name:
+            prefix = name.split(":", 1)[0]
+            if prefix == "tocsin":
+                return [self.core_dir]
+            return [dirs[prefix]] if prefix in dirs else []
+        return [*dirs.values(), self.core_dir]
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        name = template.split(":", 1)[1] if ":" in template else template
+        for folder in self._search(template):
+            try:
+                return self._fs(folder).get_source(environment, name)
+            except jinja2.TemplateNotFound:
+                continue
+        raise jinja2.TemplateNotFound(template)
+
+
+class Templates:
+    """A notifier's templates: the loaders, the three environments, and rendering helpers.
+
+    Channel plugins call :meth:`render_json`, :meth:`render_text`, :meth:`render_html` or
+    :meth:`render` from ``format_message``; each looks up ``<channel>/<event type>.<part>.j2`` then
+    ``<channel>/default.<part>.j2`` and names the template and line in any error.
+    """
+
+    def __init__(self, registry: PluginRegistry, template_dirs: Sequence[Path] = ()) -> None:
+        self.registry = registry
+        self.template_dirs = [Path(d) for d in template_dirs]
+        self._channel_loader = _ChannelTemplatesLoader(registry, core_templates_dir())
+        self._envs: dict[tuple[Path | None, str], jinja2.Environment] = {}
+
+    # -- environments ----------------------------------------------------------------------------
+    def environment(self, kind: str, template_dir: Path | None = None) -> jinja2.Environment:
+        """The environment for output ``kind`` (json, html, text) and a target's own ``template_dir``."""
+        key = (template_dir, kind)
+        env = self._envs.get(key)
+        if env is None:
+            env = self._envs[key] = self._make_env(kind, template_dir)
+        return env
+
+    def _make_env(self, kind: str, template_dir: Path | None) -> jinja2.Environment:
+        dirs = [*self.template_dirs, *([template_dir] if template_dir else [])]
+        loader = jinja2.ChoiceLoader([*(jinja2.FileSystemLoader(str(d)) for d in dirs), self._channel_loader])
+        options: dict[str, Any] = {
+            "loader": loader,
+            "undefined": jinja2.ChainableUndefined,
+            "keep_trailing_newline": False,
+            "trim_blocks": True,
+            "lstrip_blocks": True,
+            "auto_reload": False,
+            "cache_size": 400,
+        }
+        if kind == "json":
+            options["finalize"] = to_json
+        elif kind == "html":
+            options["autoescape"] = True
+        env = jinja2.Environment(**options)
+        env.filters.update(
+            json=to_json,
+            tojson=to_json,
+            duration=format_duration,
+            filesize=format_size,
+            datetime=format_time,
+            truncate_text=truncate,
+            oneline=lambda s: " ".join(str(s).split()),
+        )
+        env.filters.update(self.registry.template_filters())
+        return env
+
+    # -- lookup and rendering --------------------------------------------------------------------
+    @staticmethod
+    def candidates(prefix: str, event_type: str, part: str) -> list[str]:
+        """``["discord/job_failed.json.j2", "discord/default.json.j2"]``."""
+        return [f"{prefix}/{event_type}.{part}.j2", f"{prefix}/default.{part}.j2"]
+
+    def render(
+        self,
+        event: Event,
+        target: Target,
+        part: str,
+        *,
+        prefix: str | None = None,
+        name: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> str:
+        """Render one part (``txt``, ``html``, ``subject``, ``json``, …) and return the text.
+
+        ``prefix`` is the template folder (default: the target's channel); ``name`` picks one template
+        by name instead of the lookup; ``extra`` adds to the context.
+        """
+        kind = "json" if part == "json" else "html" if part == "html" else "text"
+        env = self.environment(kind, target.template_dir)
+        names = [name] if name else self.candidates(prefix or target.channel, event.type, part)
+        try:
+            template = env.select_template(names)
+        except jinja2.TemplateNotFound:
+            raise TemplateError(
+                f"no template for target {target.name!r} (event {event.type}): looked for {', '.join(names)}"
+            ) from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(
+                f"template {exc.name or names[0]!r} line {exc.lineno}: {exc.message} (target {target.name!r})"
+            ) from None
+        context = template_context(event, target)
+        if extra:
+            context.update(extra)
+        try:
+            output = template.render(context)
+        except Exception as exc:
+            where = _template_line(exc, template.name or names[0])
+            raise TemplateError(f"{where}: {type(exc).__name__}: {exc} (target {target.name!r})") from None
+        if part == "subject":
+            output = " ".join(output.split())
+        return output
+
+    def render_json(self, event: Event, target: Target, **kwargs: Any) -> Any:
+        """Render the ``json`` part and parse it: the document a channel sends."""
+        text = self.render(event, target, "json", **kwargs)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            names = kwargs.get("name") or self.candidates(kwargs.get("prefix") or target.channel, event.type, "json")
+            raise TemplateError(
+                f"template {names if isinstance(names, str) else ' or '.join(names)} rendered invalid JSON "
+                f"(line {exc.lineno}, column {exc.colno}: {exc.msg}) for target {target.name!r}"
+            ) from None
+
+    def render_text(self, event: Event, target: Target, part: str = "txt", **kwargs: Any) -> str:
+        """Render a plain-text part (``txt``, ``subject``, ``md``, …)."""
+        return self.render(event, target, part, **kwargs)
+
+    def render_html(self, event: Event, target: Target, **kwargs: Any) -> Markup:
+        """Render the autoescaped ``html`` part."""
+        return Markup(self.render(event, target, "html", **kwargs))
+
+    def exists(self, target: Target, name: str, kind: str = "text") -> bool:
+        """Whether a template called ``name`` can be found for ``target``."""
+        try:
+            self.environment(kind, target.template_dir).get_template(name)
+        except jinja2.TemplateNotFound:
+            return False
+        return True
+
+
+def _template_line(exc: BaseException, fallback: str) -> str:
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename and frame.filename.endswith(".j2"):
+            return f"template {Path(frame.filename).name!r} ({frame.filename}) line {frame.lineno}"
+    return f"template {fallback!r}"

@@ -1,0 +1,22 @@
+"""Test helpers for tocsin and for channel authors (loaded by pytest through the ``pytest11`` entry point).
+
+Fixtures (see :mod:`tocsin.testing.plugin`): ``http_sink``, ``smtp_sink``, ``make_notifier``,
+``sample_events``, ``hostile_event``. Servers: :class:`HttpSink`, :class:`Reply`. The hostile corpus:
+:data:`HOSTILE_DATA`, :func:`hostile_event`. Config files: :func:`write_config`.
+"""
+
+from .hostile import HOSTILE_DATA, HOSTILE_STRINGS, hostile_event
+from .sinks import HttpSink, Recorded, Reply
+from .toml import dumps as toml_dumps
+from .toml import write_config
+
+__all__ = [
+    "HOSTILE_DATA",
+    "HOSTILE_STRINGS",
+    "HttpSink",
+    "Recorded",
+    "Reply",
+    "hostile_event",
+    "toml_dumps",
+    "write_config",
+]

@@ -1,0 +1,93 @@
+"""The pytest plugin (entry point ``pytest11: tocsin``): fixtures for tocsin and channel authors.
+
+* ``http_sink`` — an :class:`~tocsin.testing.HttpSink` on 127.0.0.1, closed after the test.
+* ``smtp_sink`` — an SMTP server on 127.0.0.1 recording messages (needs ``aiosmtpd``).
+* ``make_notifier`` — ``make_notifier(targets, notifications={...}, source={...})`` writes a real
+  ``tocsin.toml`` in the test's temp folder and returns ``Notifier.from_file(...)`` (closed after the
+  test). Retries back off in milliseconds so retry tests stay quick.
+* ``sample_events`` — one sample event of each standard type.
+* ``hostile_event`` — the factory :func:`tocsin.testing.hostile_event`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..events import EVENT_TYPES, Event
+from ..notifier import Notifier
+from ..samples import sample_event
+from .hostile import hostile_event as _hostile_event
+from .sinks import HttpSink
+from .toml import write_config
+
+#: Settings that keep retry tests fast; a test's own ``notifications`` overrides them.
+FAST_SETTINGS = {
+    "timeout": 5.0,
+    "max_retries": 3,
+    "retry_backoff": 0.01,
+    "retry_backoff_max": 0.05,
+    "retry_deadline": 30.0,
+}
+
+
+@pytest.fixture
+def http_sink() -> Iterator[HttpSink]:
+    """A recording HTTP server on 127.0.0.1 (answers 200 "ok" unless scripted)."""
+    with HttpSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[Any]:
+    """A recording SMTP server on 127.0.0.1 (plain, no auth). See ``tocsin.testing.smtp`` for TLS/AUTH."""
+    pytest.importorskip("aiosmtpd", reason="the smtp_sink fixture needs aiosmtpd (pip install tocsin[testing])")
+    from .smtp import SmtpSink
+
+    with SmtpSink() as sink:
+        yield sink
+
+
+NotifierFactory = Callable[..., Notifier]
+
+
+@pytest.fixture
+def make_notifier(tmp_path: Path) -> Iterator[NotifierFactory]:
+    """Build a notifier from a real config file: ``make_notifier([{"name": ..., "channel": ...}])``."""
+    made: list[Notifier] = []
+
+    def factory(
+        targets: Sequence[Mapping[str, Any]],
+        *,
+        notifications: Mapping[str, Any] | None = None,
+        source: Mapping[str, Any] | None = None,
+        path: Path | None = None,
+        plugins: Sequence[Any] = (),
+    ) -> Notifier:
+        data: dict[str, Any] = {"notifications": {**FAST_SETTINGS, **(notifications or {})}}
+        if source:
+            data["source"] = dict(source)
+        data["targets"] = [dict(t) for t in targets]
+        config = write_config(path or tmp_path / "tocsin.toml", data)
+        notifier = Notifier.from_file(config, plugins=plugins)
+        made.append(notifier)
+        return notifier
+
+    yield factory
+    for notifier in made:
+        notifier.close()
+
+
+@pytest.fixture
+def sample_events() -> list[Event]:
+    """One sample event (dummy data) of each standard event type."""
+    return [sample_event(name) for name in EVENT_TYPES]
+
+
+@pytest.fixture
+def hostile_event() -> Callable[..., Event]:
+    """The hostile-event factory: ``hostile_event("job_failed")``."""
+    return _hostile_event

@@ -1,0 +1,234 @@
+"""The HTTP stack, behind one small interface: plugins see :class:`Transport`, never the client library.
+
+``post_json`` sends a JSON document and maps the answer onto the error taxonomy the delivery engine
+retries by: connection errors, timeouts, 5xx, 408 and 429 raise :class:`RetryableError` (429 carrying
+``Retry-After`` or a JSON ``retry_after``); any other non-2xx raises :class:`PermanentError` with the
+platform's own reason; 2xx returns a :class:`Response`. Swapping httpx for another client touches only
+this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+import httpx
+
+from .errors import PermanentError, RetryableError
+from .secrets import Secret, reveal
+
+__all__ = ["Response", "Transport", "parse_retry_after", "reason_from_body"]
+
+T = TypeVar("T")
+USER_AGENT = "tocsin"
+
+
+@attrs.frozen
+class Response:
+    """An HTTP answer, as plugins see it: status, lower-cased headers, text."""
+
+    status_code: int
+    headers: dict[str, str] = attrs.field(factory=dict)
+    text: str = ""
+
+    def json(self) -> Any:
+        """The body parsed as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.text) if self.text else None
+        except ValueError:
+            return None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status_code < 300
+
+
+def parse_retry_after(response: Response) -> float | None:
+    """Seconds to wait from ``Retry-After`` (seconds or HTTP date) or a JSON ``retry_after``."""
+    waits: list[float] = []
+    header = response.headers.get("retry-after")
+    if header:
+        try:
+            waits.append(max(0.0, float(header)))
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(header) if header else None
+            if parsed is not None:
+                waits.append(max(0.0, parsed.timestamp() - time.time()))
+    body = response.json()
+    if isinstance(body, Mapping):
+        value = body.get("retry_after")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            waits.append(max(0.0, float(value)))
+    return max(waits) if waits else None
+
+
+def reason_from_body(response: Response, limit: int = 300) -> str:
+    """The platform's own words for an error answer: a JSON message/error field, or the text."""
+    body = response.json()
+    if isinstance(body, Mapping):
+        for key in ("message", "error_description", "error", "detail", "description", "title"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                compact = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+                if len(compact) <= limit and len(body) > 1:
+                    return compact
+                return value[:limit]
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"))[:limit]
+    text = " ".join(response.text.split())
+    return text[:limit] if text else (httpx.codes.get_reason_phrase(response.status_code) or "no reason given")
+
+
+def encode_json(body: Any) -> bytes:
+    """JSON bytes, UTF-8; falls back to ASCII escapes if the data holds unpaired surrogates."""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(body, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode("ascii")
+
+
+class Transport:
+    """What ``deliver`` hooks use to send: one pooled HTTP client per notifier, and a thread pool.
+
+    ``shared(key, factory)`` keeps one object (an SMTP connection, a token cache) for the notifier's
+    lifetime; objects with ``close()``/``aclose()`` are closed with the notifier.
+    """
+
+    def __init__(self, *, timeout: float = 10.0, max_connections: int = 100) -> None:
+        self.timeout = timeout
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            headers={"user-agent": USER_AGENT},
+            follow_redirects=False,
+        )
+        self._shared: dict[str, Any] = {}
+
+    async def request(
+        self,
+        method: str,
+        url: Secret | str,
+        *,
+        content: bytes | str | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, Secret | str] | None = None,
+        params: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Response:
+        """Send one request; connection faults and timeouts raise RetryableError, answers are returned.
+
+        Secret URLs and header values are revealed here and nowhere else.
+        """
+        plain_headers = {k: reveal(v) or "" for k, v in (headers or {}).items()}
+        if json_body is not None:
+            content = encode_json(json_body)
+            plain_headers.setdefault("content-type", "application/json")
+        try:
+            answer = await self._client.request(
+                method,
+                reveal(url) or "",
+                content=content,
+                headers=plain_headers,
+                params=params,
+                timeout=httpx.Timeout(timeout or self.timeout),
+            )
+        except httpx.TimeoutException:
+            raise RetryableError(f"timed out after {timeout or self.timeout:g}s waiting for the server") from None
+        except httpx.ConnectError as exc:
+            raise RetryableError(f"could not connect: {_short(exc)}") from None
+        except httpx.InvalidURL:
+            raise PermanentError("invalid URL (check the target's url option)") from None
+        except httpx.UnsupportedProtocol:
+            raise PermanentError("unsupported URL scheme (use http:// or https://)") from None
+        except httpx.TransportError as exc:
+            raise RetryableError(f"connection failed: {type(exc).__name__}: {_short(exc)}") from None
+        return Response(answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, answer.text)
+
+    def post_json(
+        self,
+        url: Secret | str,
+        body: Any,
+        *,
+        method: str = "POST",
+        headers: Mapping[str, Secret | str] | None = None,
+        params: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        describe_error: Callable[[Response], str | None] | None = None,
+        check: Callable[[Response], None] | None = None,
+    ) -> Awaitable[Response]:
+        """Send ``body`` as JSON (or ``content`` as is) and classify the answer.
+
+        ``describe_error(response)`` may return a better reason for a non-2xx answer (e.g. Discord's
+        "webhook not found"); ``check(response)`` may raise for a 2xx answer that is really a failure
+        (Slack's ``{"ok": false}``).
+        """
+        return self._post_json(url, body, method, headers, params, content, describe_error, check)
+
+    async def _post_json(
+        self,
+        url: Secret | str,
+        body: Any,
+        method: str,
+        headers: Mapping[str, Secret | str] | None,
+        params: Mapping[str, str] | None,
+        content: bytes | None,
+        describe_error: Callable[[Response], str | None] | None,
+        check: Callable[[Response], None] | None,
+    ) -> Response:
+        if content is not None:
+            response = await self.request(method, url, content=content, headers=headers, params=params)
+        else:
+            response = await self.request(method, url, json_body=body, headers=headers, params=params)
+        raise_for_status(response, describe_error)
+        if check is not None:
+            check(response)
+        return response
+
+    def run_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Awaitable[T]:
+        """Run blocking ``fn(*args, **kwargs)`` in a worker thread; the event loop stays free."""
+        return asyncio.to_thread(fn, *args, **kwargs)
+
+    def shared(self, key: str, factory: Callable[[], T]) -> T:
+        """One object per ``key`` for this transport's lifetime (closed with it)."""
+        if key not in self._shared:
+            self._shared[key] = factory()
+        return self._shared[key]
+
+    async def aclose(self) -> None:
+        """Close the HTTP client and every shared object."""
+        for obj in self._shared.values():
+            closer = getattr(obj, "aclose", None) or getattr(obj, "close", None)
+            if closer is not None:
+                try:
+                    result = closer()
+                    if asyncio.iscoroutine(result):
+                        await result
+                except Exception:  # closing must not raise
+                    pass
+        self._shared.clear()
+        await self._client.aclose()
+
+
+def raise_for_status(response: Response, describe_error: Callable[[Response], str | None] | None = None) -> None:
+    """Raise the taxonomy's error for a non-2xx answer; return for 2xx."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    reason = (describe_error(response) if describe_error else None) or reason_from_body(response)
+    if status == 429:
+        wait = parse_retry_after(response)
+        hint = f", retry after {wait:g}s" if wait is not None else ""
+        raise RetryableError(f"HTTP 429 rate limited{hint}: {reason}", status_code=status, retry_after=wait)
+    if status == 408 or status >= 500:
+        raise RetryableError(f"HTTP {status}: {reason}", status_code=status, retry_after=parse_retry_after(response))
+    raise PermanentError(f"HTTP {status}: {reason}", status_code=status)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text[:200]
