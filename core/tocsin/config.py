@@ -310,8 +310,13 @@ def structure_target(
     for key in TARGET_KEYS:
         if key in entry:
             common[key] = structure_value(entry[key], _TARGET_KEY_TYPES[key], f"{at}.{key}", problems)
-    if len(problems) > before:
+    if "name" not in common or "channel" not in common or common["channel"] is None:
         return None
+    if common.get("when") is not None:
+        try:
+            _to_when(common["when"])
+        except ValueError as exc:
+            add_validation_problem(at, exc, TARGET_KEYS, problems)
     try:
         channel = registry.channel(common["channel"])
     except PluginError as exc:
@@ -328,7 +333,7 @@ def structure_target(
             hint = suggest(key, [*TARGET_KEYS, *option_fields])
             problem = f"{problem}{hint}" if hint else f"{problem} (channel {channel.spec.name!r} takes: {takes})"
         problems.append(problem)
-    if options is None:
+    if options is None or len(problems) > before:
         return None
     if "template_dir" in common and common["template_dir"] is not None:
         common["template_dir"] = _resolve(base_dir, common["template_dir"])

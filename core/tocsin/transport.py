@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -26,6 +28,31 @@ __all__ = ["Response", "Transport", "parse_retry_after", "reason_from_body"]
 
 T = TypeVar("T")
 USER_AGENT = "tocsin"
+_URL_PATH = re.compile(r"(https?://[^/\s\"']+)/[^\s\"']*")
+
+
+class RedactUrlPaths(logging.Filter):
+    """Cuts the path and query off every URL in a log record: webhook tokens live there.
+
+    Installed on httpx's logger, whose INFO line ``HTTP Request: POST <url>`` would print them.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _URL_PATH.sub(r"\1/***", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def _install_log_redaction() -> None:
+    for name in ("httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactUrlPaths) for f in logger.filters):
+            logger.addFilter(RedactUrlPaths())
+
+
+_install_log_redaction()
 
 
 @attrs.frozen

@@ -1,0 +1,191 @@
+"""Config files on disk: interpolation, structure, and errors that name the file and key path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tocsin import ConfigError, Notifier, PluginRegistry, Secret, Settings, Target, load_config
+from tocsin.config import find_config
+
+from .conftest import write
+
+
+def load(path: Path, environ: dict[str, str] | None = None):
+    return load_config(path, PluginRegistry(), environ=environ or {})
+
+
+def test_full_config_is_structured(tmp_path, testchan):
+    path = write(
+        tmp_path / "tocsin.toml",
+        """
+        [notifications]
+        enabled = true
+        max_concurrent_deliveries = 4
+        template_dirs = ["notify-templates"]
+        timeout = 3
+        max_retries = 5
+
+        [source]
+        instance = "prod-scheduler"
+
+        [[targets]]
+        name = "team"
+        channel = "testchan"
+        url = "${HOOK_URL}"
+        label = "${LABEL:-fallback}"
+        events = ["job_*", "backup_failed"]
+        when = ["failure", "warning"]
+        users = "ada"
+        timeout = 1.5
+        max_retries = 0
+        template_dir = "team-templates"
+        """,
+    )
+    config = load(path, {"HOOK_URL": "https://hooks.example/secret-token"})
+    assert config.settings.max_concurrent_deliveries == 4
+    assert config.settings.template_dirs == (tmp_path / "notify-templates",)
+    assert config.settings.timeout == 3.0
+    assert config.source.instance == "prod-scheduler"
+    (target,) = config.targets
+    assert target.options.url == Secret("https://hooks.example/secret-token")
+    assert target.options.label == "fallback"
+    assert target.events == ("job_*", "backup_failed")
+    assert target.when == ("failure", "warning")
+    assert target.users == ("ada",)
+    assert (target.timeout, target.max_retries) == (1.5, 0)
+    assert target.template_dir == tmp_path / "team-templates"
+    assert "secret-token" not in repr(config)
+
+
+def problems_of(path: Path, environ: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load(path, environ)
+    return info.value.problems
+
+
+def test_every_problem_is_listed_with_file_and_key_path(tmp_path, testchan):
+    path = write(
+        tmp_path / "tocsin.toml",
+        """
+        [notifications]
+        max_concurent_deliveries = 4
+        timeout = "soon"
+
+        [[targets]]
+        name = "ok"
+        channel = "testchan"
+        url = "http://127.0.0.1:9/x"
+
+        [[targets]]
+        name = "no-url"
+        channel = "testchan"
+        lable = "x"
+
+        [[targets]]
+        name = "bad-types"
+        channel = "testchan"
+        url = 42
+        retries_hint = "three"
+        when = ["failure", "sometimes"]
+
+        [[targets]]
+        name = "ok"
+        channel = "testchan"
+        url = "http://127.0.0.1:9/y"
+        """,
+    )
+    problems = problems_of(path)
+    file = str(path)
+    assert (
+        f"{file}: notifications.max_concurent_deliveries: unknown key (did you mean 'max_concurrent_deliveries'?)"
+        in problems
+    )
+    assert f"{file}: notifications.timeout: expected a number, got 'soon' (a string)" in problems
+    assert f"{file}: targets[1].url: required" in problems
+    assert f"{file}: targets[1].lable: unknown key (did you mean 'label'?)" in problems
+    assert f"{file}: targets[2].url: expected a string, got an integer" in problems
+    assert f"{file}: targets[2].retries_hint: expected an integer, got 'three' (a string)" in problems
+    assert any(p.startswith(f"{file}: targets[2].when:") and "'sometimes'" in p for p in problems)
+    assert f"{file}: targets[3].name: duplicate target name 'ok' (also targets[0])" in problems
+
+
+def test_missing_environment_variable_is_named(tmp_path, testchan):
+    path = write(
+        tmp_path / "tocsin.toml",
+        """
+        [[targets]]
+        name = "team"
+        channel = "testchan"
+        url = "${DISCORD_WEBHOOK_URL}"
+        """,
+    )
+    assert problems_of(path) == [f"{path}: targets[0].url: environment variable DISCORD_WEBHOOK_URL is not set"]
+
+
+def test_dollar_escape(tmp_path, testchan):
+    path = write(
+        tmp_path / "t.toml", '[[targets]]\nname = "t"\nchannel = "testchan"\nurl = "x"\nlabel = "$${NOT_A_VAR}"\n'
+    )
+    assert load(path).targets[0].options.label == "${NOT_A_VAR}"
+
+
+def test_missing_channel_says_what_to_install(tmp_path, testchan):
+    path = write(
+        tmp_path / "tocsin.toml",
+        """
+        [[targets]]
+        name = "console"
+        channel = "console"
+
+        [[targets]]
+        name = "team-chat"
+        channel = "slackk"
+        """,
+    )
+    (problem,) = problems_of(path)
+    assert problem.startswith(f"{path}: targets[1] 'team-chat': channel 'slackk' is not installed")
+    assert problem.endswith("— pip install tocsin-slackk")
+
+
+def test_unknown_top_level_key_and_bad_toml(tmp_path):
+    path = write(tmp_path / "tocsin.toml", "[notification]\nenabled = true\n")
+    assert problems_of(path) == [f"{path}: notification: unknown key (did you mean 'notifications'?)"]
+    path = write(tmp_path / "bad.toml", "[[targets]\nname = \n")
+    (problem,) = problems_of(path)
+    assert problem.startswith(f"{path}: invalid TOML:")
+    assert problems_of(tmp_path / "nope.toml") == [f"{tmp_path / 'nope.toml'}: config file not found"]
+
+
+def test_target_requires_name_and_channel(tmp_path):
+    path = write(tmp_path / "tocsin.toml", '[[targets]]\nevents = "*"\n')
+    assert problems_of(path) == [f"{path}: targets[0].name: required", f"{path}: targets[0].channel: required"]
+
+
+def test_config_file_discovery(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TOCSIN_CONFIG", raising=False)
+    assert find_config(None) is None
+    write(tmp_path / "tocsin.toml", "")
+    assert find_config(None) == tmp_path / "tocsin.toml"
+    monkeypatch.setenv("TOCSIN_CONFIG", str(tmp_path / "other.toml"))
+    assert find_config(None) == tmp_path / "other.toml"
+    assert find_config("explicit.toml") == Path("explicit.toml")
+
+
+def test_python_api_is_the_same_model(testchan):
+    config_targets = [Target("team", "testchan", {"url": "http://127.0.0.1:9/hook"}, events="job_*")]
+    from tocsin import Config
+
+    with Notifier(Config(settings=Settings(timeout=2), targets=config_targets)) as notifier:
+        (target,) = notifier.targets
+        assert type(target.options).__name__ == "Options"
+        assert target.options.url.reveal() == "http://127.0.0.1:9/hook"
+    with pytest.raises(ConfigError, match=r"targets\[0\]\.url: required"):
+        Notifier(Config(targets=[Target("team", "testchan", {})]))
+
+
+def test_settings_are_validated(tmp_path):
+    path = write(tmp_path / "tocsin.toml", "[notifications]\nmax_concurrent_deliveries = 0\n")
+    assert problems_of(path) == [f"{path}: notifications.max_concurrent_deliveries: must be at least 1"]
