@@ -95,6 +95,10 @@ def test_html_is_autoescaped(tmp_path, make_notifier):
     assert "<script>" not in html
     assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in html
+    hostile = notifier.templates.render_html(hostile_event(), target)
+    assert "<script>" not in hostile and "<img" not in hostile
+    assert "&lt;/script&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in hostile
+    assert "🎉" in notifier.templates.render_html(Event("job_failed", data={"error": "🎉 𝔘"}), target)
 
 
 def test_subject_part_is_one_line(tmp_path, make_notifier):

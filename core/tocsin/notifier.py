@@ -203,6 +203,8 @@ class Notifier:
     # -- delivery --------------------------------------------------------------------------------
     def _transport(self) -> tuple[Transport, asyncio.Semaphore]:
         loop = asyncio.get_running_loop()
+        for stale in [known for known in self._transports if known.is_closed()]:
+            del self._transports[stale]  # a loop that ended (asyncio.run returned) took its connections along
         pair = self._transports.get(loop)
         if pair is None:
             settings = self.config.settings

@@ -2,8 +2,11 @@
 
 Fixtures (see :mod:`tocsin.testing.plugin`): ``http_sink``, ``smtp_sink``, ``make_notifier``,
 ``sample_events``, ``hostile_event``. Servers: :class:`HttpSink`, :class:`Reply`. The hostile corpus:
-:data:`HOSTILE_DATA`, :func:`hostile_event`. Config files: :func:`write_config`.
+:data:`HOSTILE_DATA`, :func:`hostile_event`. Config files: :func:`write_config`. The conformance suite for
+channel plugins: :class:`ChannelContract` (imported on first use, as it needs pytest).
 """
+
+from typing import Any
 
 from .hostile import HOSTILE_DATA, HOSTILE_STRINGS, hostile_event
 from .sinks import HttpSink, Recorded, Reply
@@ -13,6 +16,7 @@ from .toml import write_config
 __all__ = [
     "HOSTILE_DATA",
     "HOSTILE_STRINGS",
+    "ChannelContract",
     "HttpSink",
     "Recorded",
     "Reply",
@@ -20,3 +24,11 @@ __all__ = [
     "toml_dumps",
     "write_config",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ChannelContract":  # needs pytest: imported only when a test asks for it
+        from .contract import ChannelContract
+
+        return ChannelContract
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
