@@ -73,6 +73,7 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (package / "templates" / "testchan").mkdir(parents=True)
     (package / "__init__.py").write_text(TESTCHAN)
     (package / "templates" / "testchan" / "default.json.j2").write_text(TESTCHAN_TEMPLATE)
+    (package / "templates" / "testchan" / "queue_finished.json.j2").write_text('{"which": "package queue_finished"}')
     _dist(site, "tocsin-testchan", "1.2.3", "[tocsin]\ntestchan = tocsin_testchan\n")
     broken = site / "tocsin_broken"
     broken.mkdir()

@@ -99,14 +99,14 @@ def test_bad_config_exits_2_and_lists_every_problem(tmp_path, plugin_site):
 
         [[targets]]
         name = "b"
-        channel = "slack"
+        channel = "pigeon"
         """,
     )
     for command in (["send", "job_failed"], ["check"]):
         result = run_cli(*command, cwd=tmp_path, site=plugin_site)
         assert result.returncode == 2, command
         assert "tocsin.toml: targets[0].url: required" in result.stderr
-        assert "targets[1] 'b': channel 'slack' is not installed — pip install tocsin-slack" in result.stderr
+        assert "targets[1] 'b': channel 'pigeon' is not installed — pip install tocsin-pigeon" in result.stderr
 
 
 def test_config_from_environment_variable(tmp_path, plugin_site, http_sink):

@@ -23,8 +23,8 @@ def test_lookup_event_specific_then_default(testchan, tmp_path, make_notifier):
 
 
 def test_loader_order_deployment_then_target_dir_then_channel(testchan, tmp_path, make_notifier):
-    write(tmp_path / "deploy" / "testchan" / "default.json.j2", '{"which": "deployment"}')
-    write(tmp_path / "team" / "testchan" / "default.json.j2", '{"which": "target dir"}')
+    write(tmp_path / "deploy" / "testchan" / "job_completed.json.j2", '{"which": "deployment job_completed"}')
+    write(tmp_path / "team" / "testchan" / "default.json.j2", '{"which": "target dir default"}')
     write(tmp_path / "team" / "testchan" / "job_failed.json.j2", '{"which": "target dir job_failed"}')
     notifier = make_notifier(
         [
@@ -33,11 +33,21 @@ def test_loader_order_deployment_then_target_dir_then_channel(testchan, tmp_path
         ],
         notifications={"template_dirs": ["deploy"]},
     )
-    # deployment dirs win over the target's own dir, which wins over the channel's package
-    assert notifier.render("a", Event("job_completed")).body == {"which": "deployment"}
-    # but the event-specific name is tried first, wherever it lives
+    assert notifier.render("a", Event("job_completed")).body == {"which": "deployment job_completed"}
     assert notifier.render("a", Event("job_failed")).body == {"which": "target dir job_failed"}
-    assert notifier.render("b", Event("job_failed")).body == {"which": "deployment"}
+    assert notifier.render("a", Event("job_started")).body == {"which": "target dir default"}
+    assert notifier.render("b", Event("job_failed")).body["title"] == "❌ Job failed"  # the package's default
+    assert notifier.render("b", Event("queue_finished")).body == {"which": "package queue_finished"}
+
+
+def test_a_deployment_default_overrides_the_packages_event_specific_templates(testchan, tmp_path, make_notifier):
+    write(tmp_path / "deploy" / "testchan" / "default.json.j2", '{"which": "deployment default"}')
+    notifier = make_notifier(
+        [{"name": "b", "channel": "testchan", "url": "http://127.0.0.1:9"}],
+        notifications={"template_dirs": ["deploy"]},
+    )
+    assert notifier.render("b", Event("queue_finished")).body == {"which": "deployment default"}
+    assert notifier.render("b", Event("job_failed")).body == {"which": "deployment default"}
 
 
 def test_override_can_extend_the_packaged_template(testchan, tmp_path, make_notifier):

@@ -8,6 +8,8 @@ from typing import Any
 
 import attrs
 
+from .structure import option_key
+
 __all__ = ["Channel", "NoOptions"]
 
 
@@ -44,7 +46,7 @@ class Channel:
             required = field.default is attrs.NOTHING
             rows.append(
                 {
-                    "name": field.alias or field.name,
+                    "name": option_key(field),
                     "type": _type_name(field.type),
                     "required": required,
                     "default": None if required else _plain(default),

@@ -20,7 +20,15 @@ import attrs
 
 from .errors import ConfigError, PluginError
 from .events import Severity, Source
-from .structure import Problems, add_validation_problem, describe, structure_attrs, structure_value, suggest
+from .structure import (
+    Problems,
+    add_validation_problem,
+    describe,
+    option_key,
+    structure_attrs,
+    structure_value,
+    suggest,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -323,7 +331,7 @@ def structure_target(
         problems.add(where, str(exc))
         return None
     option_data = {k: v for k, v in entry.items() if k not in TARGET_KEYS}
-    option_fields = {f.alias or f.name for f in attrs.fields(channel.spec.options)}
+    option_fields = {option_key(f) for f in attrs.fields(channel.spec.options)}
     takes = ", ".join(sorted(option_fields)) or "no options"
     extra_problems = Problems()
     options = structure_attrs(option_data, channel.spec.options, at, extra_problems)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import keyword
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -25,6 +26,7 @@ __all__ = [
     "add_validation_problem",
     "converter",
     "describe",
+    "option_key",
     "structure_attrs",
     "structure_value",
     "suggest",
@@ -190,13 +192,25 @@ def _structure_leaf(value: Any, tp: Any, path: str, problems: Problems) -> Any:
         return None
 
 
+def option_key(field: Any) -> str:
+    """The config key of an attrs field: its alias, less the trailing ``_`` of a keyword (``from_`` → ``from``).
+
+    attrs cannot alias a field to a Python keyword (its generated ``__init__`` would not compile), so
+    a channel names the field ``from_`` and the config file still says ``from``.
+    """
+    name = field.alias or field.name
+    if name.endswith("_") and keyword.iskeyword(name[:-1]):
+        return name[:-1]
+    return name
+
+
 def structure_attrs(data: Mapping[str, Any], cls: type, path: str, problems: Problems) -> Any:
     """An instance of attrs class ``cls`` from ``data``, recording every problem under ``path``.
 
-    Keys are field aliases; a field's ``metadata["doc"]`` is its documentation. Returns None when any
-    problem was found for this class.
+    Keys are field aliases (see :func:`option_key`); a field's ``metadata["doc"]`` is its
+    documentation. Returns None when any problem was found for this class.
     """
-    fields = {f.alias or f.name: f for f in attrs.fields(cls) if f.init}
+    fields = {option_key(f): f for f in attrs.fields(cls) if f.init}
     hints = typing.get_type_hints(cls)
     before = len(problems)
     for key in data:
@@ -208,7 +222,8 @@ def structure_attrs(data: Mapping[str, Any], cls: type, path: str, problems: Pro
             if field.default is attrs.NOTHING:
                 problems.add(_join(path, key), "required")
             continue
-        kwargs[key] = structure_value(data[key], hints.get(field.name, field.type), _join(path, key), problems)
+        value = structure_value(data[key], hints.get(field.name, field.type), _join(path, key), problems)
+        kwargs[field.alias or field.name] = value
     if len(problems) > before:
         return None
     try:

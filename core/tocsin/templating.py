@@ -1,10 +1,12 @@
 """Template loading and rendering: deployment overrides first, then the channel's, then the core's.
 
-Lookup for a target of channel ``discord`` and event ``job_failed``, part ``json``:
-``discord/job_failed.json.j2``, then ``discord/default.json.j2``; each name is searched in the
-deployment's ``template_dirs``, then the target's ``template_dir``, then every loaded channel's packaged
-``templates/`` folder, then the core's. ``{% extends "discord:discord/default.json.j2" %}`` names the
-channel's packaged copy directly, so an override can extend it and call ``{{ super() }}``.
+Lookup for a target of channel ``discord`` and event ``job_failed``, part ``json``: the folders are
+searched in order — the deployment's ``template_dirs``, the target's ``template_dir``, every loaded
+channel's packaged ``templates/`` folder, the core's — and the first folder that holds
+``discord/job_failed.json.j2`` or ``discord/default.json.j2`` decides (the event-specific name first).
+So a deployment's ``default`` overrides the channel's event-specific templates too.
+``{% extends "discord:discord/default.json.j2" %}`` names the channel's packaged copy directly, so an
+override can extend it and call ``{{ super() }}``.
 
 Three output kinds, each with its own escaping, all sharing the loaders and compiled once:
 
@@ -93,6 +95,10 @@ class _ChannelTemplatesLoader(jinja2.BaseLoader):
             return [dirs[prefix]] if prefix in dirs else []
         return [*dirs.values(), self.core_dir]
 
+    def locations(self) -> list[jinja2.FileSystemLoader]:
+        """One loader per folder searched for unprefixed names, in search order."""
+        return [self._fs(folder) for folder in self._search("")]
+
     def get_source(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str | None, Callable[[], bool] | None]:
@@ -118,6 +124,7 @@ class Templates:
         self.template_dirs = [Path(d) for d in template_dirs]
         self._channel_loader = _ChannelTemplatesLoader(registry, core_templates_dir())
         self._envs: dict[tuple[Path | None, str], jinja2.Environment] = {}
+        self._chosen: dict[tuple[int, tuple[str, ...]], str] = {}
 
     # -- environments ----------------------------------------------------------------------------
     def environment(self, kind: str, template_dir: Path | None = None) -> jinja2.Environment:
@@ -182,7 +189,7 @@ class Templates:
         env = self.environment(kind, target.template_dir)
         names = [name] if name else self.candidates(prefix or target.channel, event.type, part)
         try:
-            template = env.select_template(names)
+            template = env.get_template(self._choose(env, names))
         except jinja2.TemplateNotFound:
             raise TemplateError(
                 f"no template for target {target.name!r} (event {event.type}): looked for {', '.join(names)}"
@@ -202,6 +209,31 @@ class Templates:
         if part == "subject":
             output = " ".join(output.split())
         return output
+
+    def _choose(self, env: jinja2.Environment, names: list[str]) -> str:
+        """The name to load: the first folder (in loader order) holding any of ``names`` decides, and
+        within a folder the earlier name wins. So a deployment's ``discord/default.json.j2`` overrides
+        the package's ``discord/job_failed.json.j2`` too, while a deployment's own
+        ``discord/job_failed.json.j2`` beats its ``default``.
+        """
+        key = (id(env), tuple(names))
+        chosen = self._chosen.get(key)
+        if chosen is not None:
+            return chosen
+        assert isinstance(env.loader, jinja2.ChoiceLoader)
+        for loader in env.loader.loaders:
+            folders = loader.locations() if isinstance(loader, _ChannelTemplatesLoader) else [loader]
+            for folder in folders:
+                for candidate in names:
+                    try:
+                        folder.get_source(env, candidate)
+                    except jinja2.TemplateNotFound:
+                        continue
+                    self._chosen[key] = candidate
+                    return candidate
+        if len(names) == 1:
+            return names[0]  # a prefixed name ("discord:…"): the loader resolves it, or says it is missing
+        raise jinja2.TemplateNotFound(names[0])
 
     def render_json(self, event: Event, target: Target, **kwargs: Any) -> Any:
         """Render the ``json`` part and parse it: the document a channel sends."""

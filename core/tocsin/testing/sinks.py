@@ -124,7 +124,10 @@ class HttpSink:
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="tocsin-http-sink", daemon=True)
+        # A short poll interval: shutdown() waits for the next poll, and every test closes a sink.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="tocsin-http-sink", daemon=True
+        )
         self._thread.start()
 
     def reply(self, *replies: Reply | Callable[[Recorded], Reply]) -> HttpSink:

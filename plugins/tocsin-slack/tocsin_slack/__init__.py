@@ -1,0 +1,91 @@
+"""tocsin-slack: the ``slack`` (incoming webhook) and ``slack-api`` (Web API chat.postMessage) channels.
+
+Both render the same Block Kit message from ``slack/<event type>.json.j2`` or ``slack/default.json.j2``
+(header with a status mark, a section of fields, the error in a ``` block, a context line with the
+instance and time, a button to the run, and a plain ``text`` fallback), then keep it within Slack's
+limits (:mod:`tocsin_slack.limits`). A ``slack`` target with a ``token`` posts through the Web API too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tocsin import Channel, Message, Secret, TemplateError, hookimpl
+from tocsin.presentation import STATUS_MARKS
+
+from .answers import api_reason, check_api_answer, check_webhook_answer, webhook_reason
+from .limits import enforce_limits
+from .mrkdwn import FILTERS, escape
+from .options import SlackApiOptions, SlackOptions, uses_web_api
+
+__all__ = ["SlackApiOptions", "SlackOptions", "deliver", "format_message", "tocsin_channels"]
+
+CHANNELS = ("slack", "slack-api")
+TEMPLATES = Path(__file__).parent / "templates"
+#: Both channels render the templates in the ``slack/`` folder.
+TEMPLATE_PREFIX = "slack"
+
+
+@hookimpl
+def tocsin_channels() -> list[Channel]:
+    """The two Slack channels, sharing one template folder and the slack_* Jinja filters."""
+    return [
+        Channel(
+            "slack",
+            SlackOptions,
+            templates=TEMPLATES,
+            description="Slack incoming webhook (url), or the Web API with token + channel_id; Block Kit messages.",
+            filters=dict(FILTERS),
+        ),
+        Channel(
+            "slack-api",
+            SlackApiOptions,
+            templates=TEMPLATES,
+            description="Slack Web API chat.postMessage (token + channel_id); Block Kit messages.",
+            filters=dict(FILTERS),
+        ),
+    ]
+
+
+@hookimpl
+def format_message(event: Any, target: Any, templates: Any) -> Message | None:
+    """Render the Block Kit document, keep it within Slack's limits, add the destination fields."""
+    if target.channel not in CHANNELS:
+        return None
+    body = templates.render_json(event, target, prefix=TEMPLATE_PREFIX)
+    if not isinstance(body, dict):
+        raise TemplateError(
+            f"the slack template for {event.type} must render a JSON object (with text and blocks), "
+            f"got {type(body).__name__} (target {target.name!r})"
+        )
+    fallback = escape(f"{STATUS_MARKS[event.severity]} {' '.join(str(event.title).split())}")
+    enforce_limits(body, fallback)
+    options = target.options
+    if uses_web_api(options):
+        body.setdefault("channel", options.channel_id)
+    for key in ("username", "icon_emoji", "icon_url"):
+        value = getattr(options, key, None)
+        if value:
+            body.setdefault(key, value)
+    return Message.for_event(event, target, body=body)
+
+
+@hookimpl
+def deliver(message: Message, target: Any, transport: Any) -> Any:
+    """POST the message to the webhook URL, or to chat.postMessage with the bot token."""
+    if target.channel not in CHANNELS:
+        return None
+    options = target.options
+    if uses_web_api(options):
+        return transport.post_json(
+            options.api_url,
+            message.body,
+            headers={
+                "authorization": Secret("Bearer " + options.token.reveal()),
+                "content-type": "application/json; charset=utf-8",
+            },
+            describe_error=api_reason,
+            check=check_api_answer,
+        )
+    return transport.post_json(options.url, message.body, describe_error=webhook_reason, check=check_webhook_answer)

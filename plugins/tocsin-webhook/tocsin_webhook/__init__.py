@@ -1,0 +1,159 @@
+"""tocsin's ``webhook`` channel: a signed JSON document (``tocsin.event/v1``) POSTed or PUT to a URL.
+
+The body is rendered from ``webhook/default.json.j2`` (overridable by file name, or replaced with the
+``template`` option), serialized once per attempt to compact UTF-8 JSON, and signed over exactly those
+bytes following Standard Webhooks: ``webhook-id`` is the event id (the same on every retry),
+``webhook-timestamp`` is fresh on each attempt, ``webhook-signature`` is ``v1,<base64 HMAC-SHA256>``.
+Receivers written in Python check a request with :func:`verify`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import tocsin
+from tocsin import Channel, Message, PermanentError, TemplateError, hookimpl
+from tocsin.transport import Response, reason_from_body
+
+from .options import RESERVED_HEADERS, WebhookOptions
+from .signing import (
+    DEFAULT_TOLERANCE,
+    SECRET_PREFIX,
+    WebhookVerificationError,
+    check_message_id,
+    generate_secret,
+    secret_key,
+    sign,
+    verify,
+)
+
+__all__ = [
+    "CHANNEL",
+    "DEFAULT_TOLERANCE",
+    "RESERVED_HEADERS",
+    "SCHEMA",
+    "SECRET_PREFIX",
+    "WebhookOptions",
+    "WebhookVerificationError",
+    "encode_body",
+    "generate_secret",
+    "json_schema",
+    "secret_key",
+    "sign",
+    "verify",
+]
+
+CHANNEL = "webhook"
+#: The name and version of the default body's schema, in its ``"schema"`` field.
+SCHEMA = "tocsin.event/v1"
+_HERE = Path(__file__).parent
+_SCHEMA_FILE = _HERE / "schema" / "tocsin.event.v1.json"
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of the default body, ``tocsin.event/v1``."""
+    return json.loads(_SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+def encode_body(body: Any) -> bytes:
+    """The bytes sent and signed: compact JSON, UTF-8 (ASCII escapes if the data holds lone surrogates)."""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(body, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode("ascii")
+
+
+@hookimpl
+def tocsin_channels() -> list[Channel]:
+    """The ``webhook`` channel."""
+    return [
+        Channel(
+            CHANNEL,
+            WebhookOptions,
+            templates=_HERE / "templates",
+            description="Signed JSON webhooks (Standard Webhooks): the tocsin.event/v1 document, POST or PUT.",
+        )
+    ]
+
+
+def _template_name(templates: Any, target: Any, name: str) -> str:
+    """The template the ``template`` option names: as given, else under ``webhook/``."""
+    candidates = [name] if "/" in name else [name, f"{CHANNEL}/{name}"]
+    for candidate in candidates:
+        if templates.exists(target, candidate, "json"):
+            return candidate
+    raise TemplateError(
+        f"template {name!r} (option template of target {target.name!r}) not found: looked for "
+        f"{' and '.join(candidates)} in notifications.template_dirs, the target's template_dir "
+        "and the packaged templates"
+    )
+
+
+@hookimpl
+def format_message(event: Any, target: Any, templates: Any) -> Message | None:
+    """Render the body (``tocsin.event/v1`` unless overridden) for a ``webhook`` target."""
+    if target.channel != CHANNEL:
+        return None
+    try:
+        check_message_id(event.id)
+    except ValueError as exc:
+        raise TemplateError(f"{exc} (target {target.name!r})") from None
+    extra = {"schema": SCHEMA, "tocsin_version": tocsin.__version__}
+    name = target.options.template
+    if name:
+        body = templates.render_json(event, target, name=_template_name(templates, target, name), extra=extra)
+    else:
+        body = templates.render_json(event, target, extra=extra)
+    return Message.for_event(
+        event, target, body=body, headers={"content-type": "application/json", "webhook-id": event.id}
+    )
+
+
+def _describe_error(size: int, response: Response) -> str | None:
+    """Plainer words for the answers a webhook receiver gives that need the user to act."""
+    status = response.status_code
+    if 300 <= status < 400:
+        return "redirect not followed: point the target's url at the final address"
+    if status == 410:
+        reason = reason_from_body(response)
+        return f"gone: the receiver no longer accepts these webhooks; remove or fix the target ({reason})"
+    if status == 413:
+        return f"payload too large for the receiver ({size} bytes): {reason_from_body(response)}"
+    if status in (401, 403):
+        reason = reason_from_body(response)
+        return f"the receiver refused the request (check the target's headers and secret): {reason}"
+    return None
+
+
+@hookimpl
+def deliver(message: Message, target: Any, transport: Any) -> Any:
+    """Send one attempt: serialize, sign those exact bytes with a fresh timestamp, POST or PUT."""
+    if target.channel != CHANNEL:
+        return None
+    options: WebhookOptions = target.options
+    try:
+        msg_id = check_message_id(message.event_id)
+    except ValueError as exc:
+        raise PermanentError(str(exc)) from None
+    content = encode_body(message.body)
+    replaced = {name.lower() for name in options.headers} | set(RESERVED_HEADERS)
+    headers: dict[str, Any] = {k: v for k, v in message.headers.items() if k.lower() not in replaced}
+    headers.update(options.headers)  # Secret values: the transport reveals them on the wire only
+    timestamp = str(int(time.time()))
+    headers["webhook-id"] = msg_id
+    headers["webhook-timestamp"] = timestamp
+    if options.secret is not None:
+        headers["webhook-signature"] = sign(msg_id, timestamp, content, options.secret.reveal())
+    return transport.post_json(
+        options.url,
+        None,
+        method=options.method,
+        headers=headers,
+        content=content,
+        describe_error=partial(_describe_error, len(content)),
+    )

@@ -1,0 +1,113 @@
+"""The ``webhook`` channel's options: where to send, how, with which headers, signed with which secret.
+
+Every check here runs when the config is loaded, so a mistake is reported as
+``tocsin.toml: targets[0].<option>: …`` before anything is sent. Messages never show a secret's value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import attrs
+
+from tocsin import Secret
+
+from .signing import secret_key
+
+__all__ = ["RESERVED_HEADERS", "WebhookOptions"]
+
+#: Headers tocsin sets itself on every request; a target's ``headers`` cannot replace them.
+RESERVED_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature", "content-length", "host")
+# RFC 9110 token characters: what a header name may be made of.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _to_secret(value: Any) -> Any:
+    return Secret(value) if isinstance(value, str) else value
+
+
+def _to_secret_headers(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(name): _to_secret(v) for name, v in value.items()}
+    return value
+
+
+def _check_url(_instance: Any, _attribute: Any, value: Secret) -> None:
+    plain = value.reveal()  # checked, never shown
+    if not plain.strip():
+        raise ValueError("url: is empty")
+    if not plain.startswith(("https://", "http://")):
+        raise ValueError("url: must start with https:// (or http://)")
+
+
+def _check_headers(_instance: Any, _attribute: Any, value: dict[str, Secret]) -> None:
+    seen: dict[str, str] = {}
+    for name, secret in value.items():
+        if not _HEADER_NAME.match(name):
+            raise ValueError(f"headers: {name!r} is not a valid header name")
+        lowered = name.lower()
+        if lowered in RESERVED_HEADERS:
+            raise ValueError(f"headers: {name!r} is set by tocsin itself and cannot be configured")
+        if lowered in seen:
+            raise ValueError(f"headers: {name!r} and {seen[lowered]!r} name the same header (names ignore case)")
+        seen[lowered] = name
+        if not isinstance(secret, Secret):
+            raise ValueError(f"headers: the value of {name!r} must be a string")
+        if _BAD_VALUE.search(secret.reveal()):  # checked, never shown
+            raise ValueError(f"headers: the value of {name!r} holds a line break or control character")
+
+
+def _check_secret(_instance: Any, _attribute: Any, value: Secret | None) -> None:
+    if value is None:
+        return
+    if not value.reveal():
+        raise ValueError("secret: is empty (leave the key out to send unsigned requests)")
+    try:
+        secret_key(value)
+    except ValueError as exc:
+        raise ValueError(f"secret: {exc}") from None
+
+
+def _check_template(_instance: Any, _attribute: Any, value: str | None) -> None:
+    if value is not None and not value.strip():
+        raise ValueError("template: is empty (leave the key out to use webhook/default.json.j2)")
+
+
+@attrs.frozen
+class WebhookOptions:
+    """Options of the ``webhook`` channel (``timeout`` and ``max_retries`` are the core's target keys)."""
+
+    url: Secret = attrs.field(
+        converter=_to_secret,
+        validator=_check_url,
+        metadata={"doc": "Where to send the event (https://…); secret: it often carries a token."},
+    )
+    method: Literal["POST", "PUT"] = attrs.field(default="POST", metadata={"doc": "HTTP method: POST or PUT."})
+    headers: dict[str, Secret] = attrs.field(
+        factory=dict,
+        converter=_to_secret_headers,
+        validator=_check_headers,
+        metadata={
+            "doc": 'Extra request headers, e.g. Authorization = "Bearer ${TOKEN}"; values are secrets '
+            "(never shown in errors or output)."
+        },
+    )
+    secret: Secret | None = attrs.field(
+        default=None,
+        converter=attrs.converters.optional(_to_secret),
+        validator=_check_secret,
+        metadata={
+            "doc": "Signing key (Standard Webhooks): whsec_<base64> or a raw string. Unset: requests are not signed."
+        },
+    )
+    template: str | None = attrs.field(
+        default=None,
+        validator=_check_template,
+        metadata={
+            "doc": "Template file for the body instead of webhook/<event>.json.j2 then webhook/default.json.j2 "
+            "(searched as given, then under webhook/)."
+        },
+    )
