@@ -97,6 +97,8 @@ def parse_retry_after(response: Response) -> float | None:
 def reason_from_body(response: Response, limit: int = 300) -> str:
     """The platform's own words for an error answer: a JSON message/error field, or the text."""
     body = response.json()
+    if isinstance(body, Mapping) and isinstance(body.get("error"), Mapping):
+        body = body["error"]  # {"error": {"code": "...", "message": "..."}} (Azure, Power Automate, …)
     if isinstance(body, Mapping):
         for key in ("message", "error_description", "error", "detail", "description", "title"):
             value = body.get(key)
@@ -208,6 +210,9 @@ class Transport:
         check: Callable[[Response], None] | None,
     ) -> Response:
         if content is not None:
+            headers = dict(headers or {})
+            if not any(name.lower() == "content-type" for name in headers):
+                headers["content-type"] = "application/json"
             response = await self.request(method, url, content=content, headers=headers, params=params)
         else:
             response = await self.request(method, url, json_body=body, headers=headers, params=params)

@@ -8,7 +8,7 @@ channel plugins: :class:`ChannelContract` (imported on first use, as it needs py
 
 from typing import Any
 
-from .hostile import HOSTILE_DATA, HOSTILE_STRINGS, hostile_event
+from .hostile import HOSTILE_DATA, HOSTILE_STRINGS, MEGABYTE, hostile_event
 from .sinks import HttpSink, Recorded, Reply
 from .toml import dumps as toml_dumps
 from .toml import write_config
@@ -16,6 +16,7 @@ from .toml import write_config
 __all__ = [
     "HOSTILE_DATA",
     "HOSTILE_STRINGS",
+    "MEGABYTE",
     "ChannelContract",
     "HttpSink",
     "Recorded",

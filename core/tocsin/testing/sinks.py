@@ -106,6 +106,8 @@ class HttpSink:
                     if reply.delay:
                         time.sleep(reply.delay)
                     data, headers = reply.encoded()
+                    if reply.status in (204, 304) or reply.status < 200:
+                        data = b""  # these answers carry no body (RFC 9110); writing one corrupts keep-alive
                     self.send_response(reply.status)
                     for name, value in headers.items():
                         self.send_header(name, value)
