@@ -30,11 +30,12 @@ from .hookspecs import hookimpl
 from .messages import Message, Outcome, Receipt, Report
 from .notifier import Notifier
 from .plugins import PluginRegistry
-from .presentation import Field, truncate
+from .presentation import Field
 from .samples import sample_event
 from .secrets import Secret
 from .templating import Templates
-from .transport import Response, Transport
+from .text import safe_url, truncate, truncate_middle, utf16_head, utf16_len
+from .transport import Response, Transport, encode_json
 
 try:
     __version__ = version("tocsin")
@@ -72,9 +73,14 @@ __all__ = [
     "Transport",
     "User",
     "__version__",
+    "encode_json",
     "hookimpl",
     "load_config",
+    "safe_url",
     "sample_event",
     "severity_for",
     "truncate",
+    "truncate_middle",
+    "utf16_head",
+    "utf16_len",
 ]

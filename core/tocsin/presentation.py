@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .events import Event, Severity
+from .text import truncate
 
 if TYPE_CHECKING:
     from .config import Target
@@ -59,8 +60,6 @@ _FIELD_ORDER: tuple[tuple[str, str, str], ...] = (
 _NOT_FIELDS = {"error", "url", "run_url", "dataset_url", "traceback", "title", "message", "description"}
 _URL_KEYS = ("run_url", "url", "dataset_url", "dashboard_url")
 
-TRUNCATION_MARK = "…"
-
 
 @attrs.frozen
 class Field:
@@ -69,19 +68,6 @@ class Field:
     key: str
     label: str
     value: str
-
-
-def truncate(text: Any, limit: int, marker: str = TRUNCATION_MARK) -> str:
-    """``text`` cut to at most ``limit`` characters, ending in ``marker`` when it was cut.
-
-    Channels call this to keep within platform limits (a visible mark, never a rejected request).
-    """
-    text = "" if text is None else str(text)
-    if len(text) <= limit:
-        return text
-    if limit <= len(marker):
-        return marker[:limit]
-    return text[: limit - len(marker)] + marker
 
 
 def format_duration(seconds: Any) -> str:

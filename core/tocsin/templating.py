@@ -29,7 +29,9 @@ import jinja2
 from markupsafe import Markup
 
 from .errors import TemplateError
-from .presentation import format_duration, format_size, format_time, template_context, truncate
+from .presentation import format_duration, format_size, format_time, template_context
+from .secrets import Secret
+from .text import truncate
 
 if TYPE_CHECKING:
     from .config import Target
@@ -52,6 +54,8 @@ class RawJson(str):
 
 
 def _json_default(value: Any) -> Any:
+    if isinstance(value, Secret):  # before attrs.has: a Secret is an attrs class holding the real value
+        return str(value)
     if attrs.has(type(value)):
         return attrs.asdict(value)
     if hasattr(value, "isoformat"):

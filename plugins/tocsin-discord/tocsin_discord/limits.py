@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, urlsplit
+
+import tocsin
 
 from .text import MARK, ZWSP, clip, neutralize_mass_mentions, size
 
@@ -37,22 +38,12 @@ MAX_URL = 2048
 _DESCRIPTION_FLOOR = 256
 _VALUE_FLOOR = 64
 _URL_KEYS = {"url", "icon_url", "avatar_url"}
-_URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
 
 def safe_url(value: Any) -> str | None:
     """An http(s) URL Discord will accept: unsafe characters percent-encoded; anything else None."""
-    if not isinstance(value, str):
-        return None
-    url = quote(value.strip(), safe=_URL_SAFE)
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > MAX_URL:
-        return None
-    return url
+    return tocsin.safe_url(value, MAX_URL)
 
 
 def neutralize(value: Any) -> Any:

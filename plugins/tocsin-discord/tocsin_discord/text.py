@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tocsin import truncate_middle, utf16_head, utf16_len
+
 __all__ = [
     "MARK",
     "ZWSP",
@@ -37,26 +39,7 @@ _BACKTICK_RUN = re.compile(r"`(?=`)")
 
 def size(text: str) -> int:
     """Length in UTF-16 code units (what Discord's limits are checked against, conservatively)."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def _head(text: str, units: int) -> str:
-    """The longest prefix of ``text`` of at most ``units`` UTF-16 units (never splits a character)."""
-    if units <= 0:
-        return ""
-    if size(text) <= units:
-        return text
-    used = 0
-    for index, char in enumerate(text):
-        used += 2 if ord(char) > 0xFFFF else 1
-        if used > units:
-            return text[:index]
-    return text
-
-
-def _tail(text: str, units: int) -> str:
-    """The longest suffix of ``text`` of at most ``units`` UTF-16 units."""
-    return _head(text[::-1], units)[::-1]
+    return utf16_len(text)
 
 
 def _is_code_block(text: str) -> bool:
@@ -88,9 +71,9 @@ def clip(text: Any, limit: int) -> str:
         prefix = text[:start]
         if size(prefix) + 2 * len(FENCE) + 16 <= limit:
             return prefix + clip(text[start:], limit - size(prefix))
-    cut = _head(text, limit - len(MARK)).rstrip()
+    cut = utf16_head(text, limit - len(MARK)).rstrip()
     if text.count(FENCE) % 2 == 0 and cut.count(FENCE) % 2 == 1:
-        cut = _head(cut, limit - len(MARK) - len(FENCE) - 1).rstrip()
+        cut = utf16_head(cut, limit - len(MARK) - len(FENCE) - 1).rstrip()
         if cut.count(FENCE) % 2 == 1:
             return cut + MARK + "\n" + FENCE
     return cut + MARK
@@ -102,13 +85,7 @@ def _fence(opening: str, inner: str) -> str:
 
 def _cut_middle(text: str, budget: int) -> str:
     """``text`` in at most ``budget`` units: its first third and last two thirds around ``\\n…\\n``."""
-    if size(text) <= budget:
-        return text
-    marker = f"\n{MARK}\n"
-    room = max(0, budget - len(marker))
-    head = _head(text, room // 3)
-    tail = _tail(text, room - size(head))
-    return head + marker + tail
+    return truncate_middle(text, budget, f"\n{MARK}\n", utf16=True)
 
 
 def code_block(text: Any, limit: int = 1024) -> str:

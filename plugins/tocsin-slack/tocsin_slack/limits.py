@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tocsin import utf16_head, utf16_len
+
 __all__ = [
     "ACTIONS_ELEMENTS",
     "BLOCKS_TEXT_BUDGET",
@@ -62,24 +64,8 @@ EMPTY_TEXT = "—"  # a text object needs at least one character
 FENCE = "```"
 
 
-def units(text: str) -> int:
-    """Length in UTF-16 code units (what JavaScript's ``length`` says)."""
-    if text.isascii():
-        return len(text)
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
-def _prefix(text: str, limit: int) -> str:
-    """The longest prefix of ``text`` that is at most ``limit`` UTF-16 units."""
-    head = text[:limit]  # a prefix of `limit` code points is at least `limit` units
-    if head.isascii():
-        return head
-    total = 0
-    for index, ch in enumerate(head):
-        total += 2 if ord(ch) > 0xFFFF else 1
-        if total > limit:
-            return head[:index]
-    return head
+units = utf16_len
+_prefix = utf16_head
 
 
 def _clean_tail(text: str) -> str:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
+import tocsin
 from tocsin import Field, truncate
 from tocsin.presentation import event_fields, template_context
 from tocsin.transport import encode_json
@@ -107,12 +107,7 @@ def parse_mention(spec: str) -> tuple[str, str]:
 
 def safe_url(url: Any) -> str | None:
     """An http(s) URL fit for ``Action.OpenUrl``: unsafe characters percent-encoded; None if unusable."""
-    if not isinstance(url, str):
-        return None
-    url = clean_text(url).strip()
-    if not url.startswith(("http://", "https://")) or len(url) > MAX_URL:
-        return None
-    return quote(url, safe=":/?#[]@!$&'()*+,;=%~")
+    return tocsin.safe_url(clean_text(url), MAX_URL) if isinstance(url, str) else None
 
 
 def clip_error(error: Any, max_chars: int = MAX_ERROR_CHARS) -> str | None:

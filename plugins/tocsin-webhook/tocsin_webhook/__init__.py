@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import tocsin
-from tocsin import Channel, Message, PermanentError, TemplateError, hookimpl
+from tocsin import Channel, Message, PermanentError, TemplateError, encode_json, hookimpl
 from tocsin.transport import Response, reason_from_body
 
 from .options import RESERVED_HEADERS, WebhookOptions
@@ -61,11 +61,7 @@ def json_schema() -> dict[str, Any]:
 
 def encode_body(body: Any) -> bytes:
     """The bytes sent and signed: compact JSON, UTF-8 (ASCII escapes if the data holds lone surrogates)."""
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(body, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode("ascii")
+    return encode_json(body)
 
 
 @hookimpl
