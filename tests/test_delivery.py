@@ -121,6 +121,14 @@ def test_secrets_never_reach_errors_reports_or_logs(testchan, http_sink, make_no
     assert "***" in report["hook"].error
 
 
+def test_a_secret_echoed_where_the_reason_is_cut_does_not_leak_in_part(testchan, http_sink, make_notifier):
+    # The reason is cut to 300 characters; put the token across that cut.
+    http_sink.reply(Reply(400, "x" * 285 + f"no such hook {SECRET_PATH}"))
+    receipt = make_notifier([hook_target(http_sink)]).notify(Event("job_failed"))["hook"]
+    assert "Sup" not in receipt.error and "webhooks/1" not in receipt.error
+    assert receipt.error.startswith("HTTP 400: xxx") and receipt.error.endswith("no such hook /*")
+
+
 def test_async_api_on_the_callers_loop(testchan, http_sink, make_notifier):
     notifier = make_notifier([hook_target(http_sink)])
 

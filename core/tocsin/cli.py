@@ -221,7 +221,7 @@ def _show_message(message: Message, as_json: bool) -> None:
     for name, value in message.headers.items():
         click.echo(f"{name}: {value}")
     if message.recipients:
-        click.echo(f"To: {', '.join(message.recipients)}")
+        click.echo(f"Envelope-To: {', '.join(message.recipients)}")  # every address, Bcc included
     if message.subject is not None:
         click.echo(f"Subject: {message.subject}")
     if message.body is not None:
@@ -231,6 +231,8 @@ def _show_message(message: Message, as_json: bool) -> None:
     if message.text is not None:
         if message.html is not None or message.subject is not None:
             click.echo("\n--- text ---")
+        elif message.headers or message.recipients:
+            click.echo()
         click.echo(message.text.rstrip("\n"))
     if message.html is not None:
         click.echo("\n--- html ---")

@@ -18,7 +18,7 @@ import attrs
 
 from .errors import DeliveryError, PermanentError, RetryableError
 from .messages import Message, Outcome, Receipt
-from .secrets import find_secrets, redact
+from .secrets import find_secrets, redact, redacting
 
 if TYPE_CHECKING:
     from .config import Settings, Target
@@ -74,7 +74,9 @@ async def deliver_with_retries(
         remaining = policy.deadline - (time.monotonic() - started)
         try:
             async with semaphore:
-                result = await _attempt(hook, message, target, transport, min(policy.timeout, max(remaining, 0.001)))
+                with redacting(secrets):
+                    timeout = min(policy.timeout, max(remaining, 0.001))
+                    result = await _attempt(hook, message, target, transport, timeout)
         except DeliveryError as exc:
             error: DeliveryError = exc
         except Exception as exc:  # a plugin bug: permanent, reported with its type

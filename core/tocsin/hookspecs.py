@@ -51,9 +51,10 @@ def tocsin_channels() -> list[Channel]:
 def prepare_event(event: Event, config: Config) -> Event | None:
     """Enrich or rewrite an event before it is routed (add a run URL, fill ``source``, …).
 
-    Called once per event, for every plugin, in registration order (later plugins see earlier
-    plugins' result). Return a new :class:`tocsin.Event` (events are frozen: use ``attrs.evolve``)
-    or ``None`` to leave it as it is. An exception here fails the whole event: keep it simple.
+    Called once per event, for every plugin, in pluggy's call order (``tryfirst`` first, ``trylast``
+    last); each sees the event the previous one returned. Return a new :class:`tocsin.Event` (events
+    are frozen: use ``attrs.evolve``) or ``None`` to leave it as it is. An exception here fails the
+    whole event: keep it simple.
     """
 
 

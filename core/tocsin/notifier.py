@@ -180,8 +180,9 @@ class Notifier:
                 for field in attrs.fields(type(event.source))
             }
             event = attrs.evolve(event, source=type(event.source)(**merged))
-        for impl in self.registry.pm.hook.prepare_event.get_hookimpls():
-            result = impl.function(event=event, config=self.config)
+        for impl in reversed(self.registry.pm.hook.prepare_event.get_hookimpls()):  # pluggy's call order
+            args = {"event": event, "config": self.config}  # an impl may take a subset, as with any hook
+            result = impl.function(**{name: args[name] for name in impl.argnames})
             if result is not None:
                 event = result
         return event

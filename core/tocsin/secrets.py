@@ -8,13 +8,15 @@ free text (an exception message from a library, say) before it reaches a report 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import quote
 
 import attrs
 
-__all__ = ["REDACTED", "Secret", "find_secrets", "redact", "reveal"]
+__all__ = ["REDACTED", "Secret", "active_secrets", "find_secrets", "redact", "redacting", "reveal"]
 
 REDACTED = "***"
 
@@ -86,3 +88,25 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     for value in variants:
         text = text.replace(value, REDACTED)
     return text
+
+
+_active: ContextVar[tuple[str, ...]] = ContextVar("tocsin_active_secrets", default=())
+
+
+@contextlib.contextmanager
+def redacting(secrets: Iterable[str]) -> Iterator[None]:
+    """While delivering to a target: its secrets, for code that shortens text before the engine redacts it.
+
+    The delivery engine sets this around each attempt; :func:`active_secrets` reads it (the transport
+    redacts a server's answer before cutting it to length, so a cut can never split a secret in two).
+    """
+    token = _active.set(tuple(secrets))
+    try:
+        yield
+    finally:
+        _active.reset(token)
+
+
+def active_secrets() -> tuple[str, ...]:
+    """The secrets of the target being delivered to in this task (empty outside a delivery)."""
+    return _active.get()

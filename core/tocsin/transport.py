@@ -22,7 +22,7 @@ import attrs
 import httpx
 
 from .errors import PermanentError, RetryableError
-from .secrets import Secret, reveal
+from .secrets import Secret, active_secrets, redact, reveal
 
 __all__ = ["Response", "Transport", "parse_retry_after", "reason_from_body"]
 
@@ -95,7 +95,14 @@ def parse_retry_after(response: Response) -> float | None:
 
 
 def reason_from_body(response: Response, limit: int = 300) -> str:
-    """The platform's own words for an error answer: a JSON message/error field, or the text."""
+    """The platform's own words for an error answer: a JSON message/error field, or the text.
+
+    Redacted (the secrets of the target being delivered to) before it is cut to ``limit``.
+    """
+    return redact(_reason(response, limit * 4), active_secrets())[:limit]
+
+
+def _reason(response: Response, limit: int) -> str:
     body = response.json()
     if isinstance(body, Mapping) and isinstance(body.get("error"), Mapping):
         body = body["error"]  # {"error": {"code": "...", "message": "..."}} (Azure, Power Automate, …)
@@ -263,4 +270,4 @@ def raise_for_status(response: Response, describe_error: Callable[[Response], st
 
 def _short(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
-    return text[:200]
+    return redact(text, active_secrets())[:200]

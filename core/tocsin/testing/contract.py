@@ -60,7 +60,7 @@ from ..notifier import Notifier
 from ..plugins import CHANNEL_GROUP, PluginRegistry
 from ..samples import sample_event
 from ..secrets import find_secrets
-from ..structure import Problems, structure_value
+from ..structure import Problems, option_key, structure_attrs, structure_value
 from .sinks import HttpSink, Reply
 
 __all__ = ["OVERRIDE_MARKER", "ChannelContract"]
@@ -68,7 +68,7 @@ __all__ = ["OVERRIDE_MARKER", "ChannelContract"]
 #: The text the default template override puts in the title, to show the override was used.
 OVERRIDE_MARKER = "TOCSIN-OVERRIDE-MARKER"
 #: The event type the override check renders when it overrides ``default.<part>.j2``: a custom type,
-#: so no event-specific template the channel ships can take precedence over the deployment's file.
+#: for which no channel ships an event-specific template.
 OVERRIDE_EVENT_TYPE = "contract_override_check"
 
 # Values tried, in order, to find one the config loader rejects for an option's type.
@@ -119,6 +119,14 @@ class ChannelContract:
     cli: ClassVar[bool] = True
     #: The target's name in the generated config.
     target_name: ClassVar[str] = "contract"
+    #: The template folder the channel renders from, when it is not the channel's name (``slack-api``
+    #: renders ``slack/…``).
+    template_folder: ClassVar[str | None] = None
+
+    @property
+    def folder(self) -> str:
+        """The template folder: :attr:`template_folder`, else the channel's name."""
+        return self.template_folder or self.channel
 
     # -- hooks a channel author implements or overrides ----------------------------------------------
     def target_options(self, sink_url: Any) -> dict[str, Any]:
@@ -156,21 +164,29 @@ class ChannelContract:
                 problems = Problems()
                 structure_value(candidate, tp, "x", problems)
                 if problems:
-                    wrong[field.alias or field.name] = candidate
+                    wrong[option_key(field)] = candidate
                     break
         return wrong
 
     def secret_options(self, sink_url: Any) -> dict[str, Any]:
-        """:meth:`target_options` with a value for every Secret option (generated where missing).
-
-        Override it when a secret needs a particular form (a base64 signing key, say).
+        """:meth:`target_options` plus a generated value for each Secret option it leaves out, where the
+        options still validate with it (secrets that exclude each other, or need a particular form, are
+        left out). Override it to give secrets of your own.
         """
         options = dict(self.target_options(sink_url))
-        hints = typing.get_type_hints(self.channel_info().spec.options)
-        for field in attrs.fields(self.channel_info().spec.options):
-            key = field.alias or field.name
-            if key not in options and "Secret" in str(hints.get(field.name, field.type)):
-                options[key] = f"tocsin-contract-secret-{key}-{uuid.uuid4().hex[:12]}"
+        options_class = self.channel_info().spec.options
+        hints = typing.get_type_hints(options_class)
+        for field in attrs.fields(options_class):
+            key = option_key(field)
+            tp = str(hints.get(field.name, field.type))
+            if key in options or "Secret" not in tp:
+                continue
+            value = f"tocsin-contract-secret-{key}-{uuid.uuid4().hex[:12]}"
+            candidate = {**options, key: {"X-Tocsin-Contract": value} if tp.startswith("dict") else value}
+            problems = Problems()
+            structure_attrs(candidate, options_class, "", problems)
+            if not problems:
+                options = candidate
         return options
 
     def override_template(self) -> tuple[str, str]:
@@ -250,10 +266,10 @@ class ChannelContract:
 
         env = Templates(registry).environment("text")
         try:
-            source, _, _ = env.loader.get_source(env, f"{self.channel}/{name}")  # type: ignore[union-attr]
+            source, _, _ = env.loader.get_source(env, f"{self.folder}/{name}")  # type: ignore[union-attr]
         except Exception:
             pytest.fail(
-                f"channel {self.channel!r} ships no template {self.channel}/{name}: set template_part, or "
+                f"channel {self.channel!r} ships no template {self.folder}/{name}: set template_part, or "
                 f"override override_template() to return (file name, content) of a valid override"
             )
         return source
@@ -309,7 +325,7 @@ class ChannelContract:
         clashes = [row["name"] for row in docs if row["name"] in TARGET_KEYS]
         assert not clashes, f"options named like target keys the core owns: {clashes}"
         if info.spec.templates is not None:
-            assert (info.spec.templates / self.channel).is_dir(), f"no {self.channel}/ in {info.spec.templates}"
+            assert (info.spec.templates / self.folder).is_dir(), f"no {self.folder}/ in {info.spec.templates}"
 
     def test_listed_by_tocsin_channels(self) -> None:
         """``tocsin channels --json`` shows the channel, its distribution, version and documented options."""
@@ -345,7 +361,7 @@ class ChannelContract:
             pytest.skip(f"channel {self.channel!r} has no option to get wrong")
         options_class = self.channel_info().spec.options
         hints = typing.get_type_hints(options_class)
-        secret_keys = {(f.alias or f.name) for f in attrs.fields(options_class) if "Secret" in str(hints[f.name])}
+        secret_keys = {option_key(f) for f in attrs.fields(options_class) if "Secret" in str(hints[f.name])}
         for key, value in bad.items():
             problems = self.config_problems(make_notifier, {**self.target(sink), key: value})
             named = [p for p in problems if f"tocsin.toml: targets[0].{key}: " in p]
@@ -473,15 +489,15 @@ class ChannelContract:
         """A file of the same name in the deployment's ``template_dirs`` wins over the packaged one."""
         name, content = self.override_template()
         folder = tmp_path / "deployment-templates"
-        (folder / self.channel).mkdir(parents=True)
-        (folder / self.channel / name).write_text(content, encoding="utf-8")
+        (folder / self.folder).mkdir(parents=True)
+        (folder / self.folder / name).write_text(content, encoding="utf-8")
         notifier = self.notifier(make_notifier, sink, notifications={"template_dirs": [str(folder)]})
         event_type = OVERRIDE_EVENT_TYPE if name.startswith("default.") else name.split(".", 1)[0]
         event = sample_event(event_type)
         message = notifier.render(self.target_name, event)
         shown = json.dumps(message.to_dict(), ensure_ascii=False)
         assert OVERRIDE_MARKER in shown, (
-            f"the override {self.channel}/{name} was not used (or does not show {OVERRIDE_MARKER!r}): {shown[:500]}"
+            f"the override {self.folder}/{name} was not used (or does not show {OVERRIDE_MARKER!r}): {shown[:500]}"
         )
         receipt = self.receipt(notifier, event)
         assert receipt.outcome is Outcome.DELIVERED, receipt.error

@@ -3,9 +3,11 @@
 Plain by default (the ``smtp_sink`` fixture); ``starttls=True`` or ``implicit_tls=True`` serve a
 certificate for 127.0.0.1/localhost signed by a throwaway CA (``trustme``), whose PEM file is
 ``sink.ca_file`` and whose client context is ``sink.client_ssl_context()``. ``user``/``password`` turn
-on AUTH LOGIN and PLAIN (required before MAIL); ``refuse(address)`` makes RCPT TO fail for an address.
+on AUTH LOGIN and PLAIN (required before MAIL); ``refuse(address)`` makes RCPT TO fail for an address;
+``reply("451 4.3.0 try later", ...)`` answers the next messages' DATA with those replies instead of 250.
 Every accepted message is parsed with ``email.policy.default`` into ``sink.messages``, each carrying its
-envelope (``mail_from``, ``rcpt_tos``) and how it arrived (``tls``, ``login``).
+envelope (``mail_from``, ``rcpt_tos``) and how it arrived (``tls``, ``login``). ``connections`` counts
+TCP connections and ``transactions`` the messages sent (accepted or not).
 
 >>> with SmtpSink() as sink:                                           # doctest: +SKIP
 ...     smtplib.SMTP("127.0.0.1", sink.port).sendmail("a@x.org", ["b@x.org"], b"Subject: hi\\r\\n\\r\\nbody")
@@ -15,12 +17,14 @@ envelope (``mail_from``, ``rcpt_tos``) and how it arrived (``tls``, ``login``).
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import email.policy
+import logging
 import ssl
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Sequence
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -71,7 +75,8 @@ class SmtpSink:
     ``starttls`` offers STARTTLS (``require_starttls`` refuses other commands before it);
     ``implicit_tls`` speaks TLS from the first byte (like port 465). ``user`` and ``password`` require
     AUTH (LOGIN or PLAIN; ``mechanisms`` limits which are offered). With STARTTLS, AUTH is only offered
-    after the upgrade, as real submission servers do.
+    after the upgrade, as real submission servers do. ``quiet`` keeps aiosmtpd's own per-line debug
+    logging (which echoes every reply) out of the test's logs.
     """
 
     def __init__(
@@ -86,6 +91,7 @@ class SmtpSink:
         refuse: Iterable[str] = (),
         host: str = "127.0.0.1",
         port: int = 0,
+        quiet: bool = True,
     ) -> None:
         from aiosmtpd.controller import Controller
 
@@ -100,6 +106,11 @@ class SmtpSink:
         self.auth_attempts: list[AuthAttempt] = []
         #: TCP connections accepted (the start-up probe excluded).
         self.connections = 0
+        #: Messages sent to the sink (DATA commands), accepted or answered from the script.
+        self.transactions = 0
+        self._script: deque[str] = deque()
+        if quiet:
+            logging.getLogger("mail.log").setLevel(logging.WARNING)
         self._cond = threading.Condition()
         self._refused: dict[str, tuple[int, str]] = {}
         for address in refuse:
@@ -113,10 +124,10 @@ class SmtpSink:
 
         class _Controller(Controller):
             def factory(self) -> Any:
+                protocol = super().factory()
                 with sink._cond:
                     sink.connections += 1
-                protocol = super().factory()
-                sink._protocols.append(protocol)
+                    sink._protocols.append(protocol)
                 return protocol
 
             def _trigger_server(self) -> None:
@@ -134,10 +145,10 @@ class SmtpSink:
             excluded = [m for m in MECHANISMS if m not in {x.upper() for x in mechanisms}]
             kwargs.update(
                 authenticator=self._authenticate,
-                # MAIL without AUTH is refused by the handler (aiosmtpd's auth_required warns when
-                # AUTH may go without TLS, which is the point of the implicit-TLS and plain sinks).
-                # aiosmtpd cannot tell an implicit-TLS session is encrypted (aio-libs/aiosmtpd#281):
-                # require TLS for AUTH only where STARTTLS is the way to get it.
+                # aiosmtpd cannot tell that an implicit-TLS session is encrypted (aio-libs/aiosmtpd#281),
+                # so TLS is required for AUTH only where STARTTLS is the way to get it. MAIL without
+                # AUTH is refused by the handler: aiosmtpd's own auth_required warns on every
+                # connection when AUTH may go without STARTTLS, as it does on the other two sinks.
                 auth_require_tls=starttls,
                 auth_exclude_mechanism=excluded,
             )
@@ -148,9 +159,15 @@ class SmtpSink:
             ssl_context=server_context if implicit_tls else None,
             **kwargs,
         )
-        self._controller.start()
+        try:
+            self._controller.start()
+        except BaseException:
+            if self._tmp is not None:
+                self._tmp.cleanup()
+            raise
         with self._cond:
             self.connections = 0  # the controller's own start-up probe is not a client
+            self._protocols.clear()
         self.port: int = self._controller.port
 
     # -- TLS -------------------------------------------------------------------------------------
@@ -177,18 +194,46 @@ class SmtpSink:
         """Answer ``RCPT TO:<address>`` with ``code reason`` (case-insensitive match)."""
         self._refused[address.casefold()] = (code, reason)
 
+    def reply(self, *replies: str) -> SmtpSink:
+        """Answer the next messages' DATA with these SMTP replies (``"451 4.3.0 busy"``), then accept again.
+
+        A 4xx or 5xx reply rejects that message: it is counted in ``transactions`` but not recorded.
+        """
+        for reply in replies:
+            code = reply.split(" ", 1)[0]
+            if not (len(code) == 3 and code.isdigit()):
+                raise ValueError(f"an SMTP reply starts with a 3-digit code: {reply!r}")
+        with self._cond:
+            self._script.extend(replies)
+        return self
+
     def disconnect_all(self) -> None:
         """Drop every open client connection from the server side (as an idle timeout would)."""
-        loop = self._controller.loop
+        self._controller.loop.call_soon_threadsafe(self._close_transports)
+        self.wait_closed()
 
-        def close() -> None:
-            for protocol in self._protocols:
-                transport = getattr(protocol, "transport", None)
-                if transport is not None:
-                    transport.close()
+    def _close_transports(self) -> None:
+        with self._cond:
+            protocols = list(self._protocols)
+        for protocol in protocols:
+            transport = getattr(protocol, "transport", None)
+            if transport is not None:
+                transport.close()
 
-        loop.call_soon_threadsafe(close)
-        time.sleep(0.05)
+    def wait_closed(self, timeout: float = 5.0) -> None:
+        """Block until no client connection is open (AssertionError after ``timeout`` seconds)."""
+        deadline = time.monotonic() + timeout
+        while self.open_connections:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.open_connections} connection(s) still open after {timeout:g}s")
+            time.sleep(0.01)
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections open right now (a client that sent QUIT, or was dropped, is gone)."""
+        with self._cond:
+            protocols = list(self._protocols)
+        return sum(1 for protocol in protocols if getattr(protocol, "transport", None) is not None)
 
     def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
         from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -227,6 +272,11 @@ class SmtpSink:
         return self.messages[-1]
 
     def close(self) -> None:
+        """Drop the clients still connected, stop the server, delete the certificate files."""
+        if self.open_connections:
+            self._controller.loop.call_soon_threadsafe(self._close_transports)
+            with contextlib.suppress(AssertionError):  # stopping the server closes them anyway
+                self.wait_closed(timeout=2.0)
         self._controller.stop()
         if self._tmp is not None:
             self._tmp.cleanup()
@@ -260,6 +310,12 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.sink._cond:
+            self.sink.transactions += 1
+            scripted = self.sink._script.popleft() if self.sink._script else None
+            self.sink._cond.notify_all()
+        if scripted is not None and not scripted.startswith("2"):
+            return scripted
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
@@ -273,5 +329,4 @@ class _Handler:
         with self.sink._cond:
             self.sink.messages.append(message)
             self.sink._cond.notify_all()
-        await asyncio.sleep(0)
-        return "250 Message accepted for delivery"
+        return scripted or "250 Message accepted for delivery"

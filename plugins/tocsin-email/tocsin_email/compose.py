@@ -1,0 +1,167 @@
+"""From an event to a :class:`tocsin.Message` (``format_message``), and from a Message to mail bytes.
+
+The Message holds everything a person would read and nothing secret: ``subject``, ``text``, ``html``,
+``recipients`` (the SMTP envelope, Bcc included), ``headers`` (From, Cc, Reply-To, Date, Message-ID, …)
+and ``extra["to"]`` (the To header). :func:`to_mime` turns it into a multipart/alternative
+:class:`email.message.EmailMessage` at delivery time.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+from tocsin import Event, Message, PermanentError, Target, Templates, truncate
+from tocsin.presentation import event_fields
+
+from .addresses import ADDR_SPEC, Mailbox, body_text, dedupe, header_text, parse_mailbox
+from .options import EmailOptions
+
+__all__ = [
+    "ERROR_LIMIT",
+    "FIELD_LIMIT",
+    "SUBJECT_LIMIT",
+    "compose",
+    "message_id",
+    "recipients_for",
+    "to_mime",
+]
+
+log = logging.getLogger("tocsin.email")
+
+#: Characters of a subject, prefix included (RFC 2822 recommends short lines; clients cut ~80-130).
+SUBJECT_LIMIT = 200
+#: Characters of the error shown in each part; a 1 MB traceback is cut, with a note saying so.
+ERROR_LIMIT = 20_000
+#: Characters of one field's value, and how many fields at most.
+FIELD_LIMIT = 1_000
+MAX_FIELDS = 60
+TITLE_LIMIT = 500
+SMTP_POLICY = policy.SMTP
+_HEADER_NAME = re.compile(r"[!-9;-~]+")
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def recipients_for(event: Event, options: EmailOptions, target_name: str) -> tuple[list[Mailbox], ...]:
+    """``(to, cc, bcc)`` for ``event``: the configured lists and, by ``event_recipients``, the event's.
+
+    The event's addresses are its ``recipients`` plus its user's email (unless ``notify_user`` is
+    false). An address that is not a plain ``local@domain`` is dropped with a warning, never sent to.
+    """
+    to, cc, bcc = options.mailboxes("to"), options.mailboxes("cc"), options.mailboxes("bcc")
+    mode = options.event_recipients
+    if mode != "ignore":
+        named: list[Mailbox] = []
+        for value in event.recipients:
+            try:
+                named.append(parse_mailbox(value))
+            except ValueError as exc:
+                log.warning("target %s: event %s: ignoring recipient: %s", target_name, event.id, exc)
+        user = event.user
+        if options.notify_user and user is not None and user.email:
+            try:
+                named.append(parse_mailbox(user.email, name=user.name or ""))
+            except ValueError as exc:
+                log.warning("target %s: event %s: ignoring the user's address: %s", target_name, event.id, exc)
+        if mode == "also":
+            to = [*to, *named]
+        elif named:  # "only": the event's addresses replace the configured ones, which are the fallback
+            to, cc, bcc = named, [], []
+    seen: set[str] = set()
+    return dedupe(to, seen), dedupe(cc, seen), dedupe(bcc, seen)
+
+
+def message_id(event: Event, target: Target, domain: str) -> str:
+    """``<event-id.target@domain>``: the same for every attempt at one event and target."""
+    left = ".".join(part for part in (_ID_UNSAFE.sub("-", event.id), _ID_UNSAFE.sub("-", target.name)) if part)
+    return f"<{left.strip('.-') or 'tocsin'}@{domain}>"
+
+
+def _context(event: Event) -> dict[str, Any]:
+    """What the email templates see on top of the standard context: bounded error, fields, title."""
+    error = event.data.get("error")
+    error_text = None if error is None or error == "" else str(error)
+    fields = event_fields(event)[:MAX_FIELDS]
+    return {
+        "title": truncate(event.title, TITLE_LIMIT),
+        "error": truncate(error_text, ERROR_LIMIT) if error_text is not None else None,
+        "error_truncated": error_text is not None and len(error_text) > ERROR_LIMIT,
+        "error_length": len(error_text) if error_text is not None else 0,
+        "error_limit": ERROR_LIMIT,
+        "fields": [type(f)(f.key, f.label, truncate(f.value, FIELD_LIMIT)) for f in fields],
+    }
+
+
+def compose(event: Event, target: Target, templates: Templates) -> Message:
+    """The message ``target`` sends for ``event``: rendered parts, clean headers, the envelope."""
+    options: EmailOptions = target.options
+    extra = _context(event)
+    subject = header_text(templates.render_text(event, target, part="subject", extra=extra))
+    if options.subject_prefix.strip():
+        subject = f"{header_text(options.subject_prefix)} {subject}"
+    text = body_text(templates.render_text(event, target, extra=extra)).rstrip("\n") + "\n"
+    html = body_text(templates.render_html(event, target, extra=extra))
+    to, cc, bcc = recipients_for(event, options, target.name)
+    sender = options.sender
+    headers = {"From": sender.header()}
+    if cc:
+        headers["Cc"] = ", ".join(box.header() for box in cc)
+    reply_to = options.mailboxes("reply_to")
+    if reply_to:
+        headers["Reply-To"] = ", ".join(box.header() for box in reply_to)
+    headers.update(
+        {
+            "Date": format_datetime(event.occurred_at),
+            "Message-ID": message_id(event, target, sender.domain),
+            "Auto-Submitted": "auto-generated",  # RFC 3834: no vacation auto-replies to alerts
+            "X-Tocsin-Event": event.type,
+            "X-Tocsin-Severity": str(event.severity),
+        }
+    )
+    return Message.for_event(
+        event,
+        target,
+        subject=truncate(subject, SUBJECT_LIMIT),
+        text=text,
+        html=html,
+        recipients=[box.addr for box in (*to, *cc, *bcc)],
+        headers=headers,
+        extra={"to": [box.header() for box in to]},
+    )
+
+
+def to_mime(message: Message) -> tuple[str, list[str], bytes]:
+    """``(envelope sender, envelope recipients, bytes)`` for ``message``, ready for SMTP.
+
+    Every header value is collapsed to one line again here, so even a hook that edited the Message
+    cannot inject a header. Both parts are UTF-8, quoted-printable (7-bit clean for any server).
+    """
+    mime = EmailMessage(policy=SMTP_POLICY)
+    for name, value in message.headers.items():
+        if not _HEADER_NAME.fullmatch(name) or name.lower() in ("to", "subject", "bcc"):
+            raise PermanentError(f"message header name {header_text(name)[:40]!r} is not allowed")
+        mime[name] = header_text(value)
+    to = [header_text(v) for v in message.extra.get("to") or ()]
+    if to:
+        mime["To"] = ", ".join(to)
+    mime["Subject"] = header_text(message.subject or "")
+    mime.set_content(body_text(message.text or ""), subtype="plain", charset="utf-8", cte="quoted-printable")
+    if message.html is not None:
+        mime.add_alternative(body_text(message.html), subtype="html", charset="utf-8", cte="quoted-printable")
+    senders = getattr(mime["From"], "addresses", ()) if mime["From"] is not None else ()
+    if len(senders) != 1 or not senders[0].addr_spec:
+        raise PermanentError("the message has no single From address")
+    recipients = list(dict.fromkeys(message.recipients))
+    for address in recipients:
+        if not isinstance(address, str) or not ADDR_SPEC.fullmatch(address):
+            raise PermanentError(f"recipient {header_text(address)[:80]!r} is not a plain email address")
+    if not recipients:
+        raise PermanentError(
+            "no recipients: the target lists none (to/cc/bcc) and the event named none "
+            "(its recipients, or its user's email with event_recipients = also/only)"
+        )
+    return senders[0].addr_spec, recipients, mime.as_bytes(policy=SMTP_POLICY)

@@ -1,0 +1,158 @@
+"""tocsin-ntfy: push notifications to phones and desktops through ntfy (ntfy.sh or a self-hosted server).
+
+Written only against tocsin's public API (``tocsin`` and ``tocsin.testing``), as any third party would.
+
+Two ways to publish (https://docs.ntfy.sh/publish/), picked by the ``form`` option:
+
+* ``headers`` (default): ``POST <url>/<topic>`` with the text as the body and ``X-Title``, ``X-Priority``,
+  ``X-Tags``, ``X-Click`` headers (the canonical names of ntfy's ``Title``, ``Priority``, ``Tags`` and
+  ``Click``; ``X-Priority`` cannot be mistaken for the RFC 9218 ``Priority`` header proxies add);
+* ``json``: ``POST <url>/`` with ``{"topic", "title", "message", "priority", "tags", "click"}``.
+
+The title, text and click URL come from the templates ``ntfy/<event>.title.j2``, ``.txt.j2`` and
+``.click.j2`` (then ``ntfy/default.*``), so a deployment can override any of them by file name.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+
+from tocsin import Channel, Event, Message, Response, Secret, Target, Templates, Transport, hookimpl
+
+from . import wire
+
+__all__ = ["DEFAULT_PRIORITIES", "SEVERITY_TAGS", "NtfyOptions"]
+
+CHANNEL = "ntfy"
+#: ntfy priorities by severity: 5 max/urgent, 4 high, 3 default, 2 low, 1 min.
+DEFAULT_PRIORITIES = {"failure": 5, "warning": 4, "success": 3, "info": 2}
+#: The first tag of each message: an emoji short code ntfy shows before the title.
+SEVERITY_TAGS = {"failure": "x", "warning": "warning", "success": "white_check_mark", "info": "information_source"}
+_TOPIC = re.compile(r"^[-_A-Za-z0-9]{1,64}$")
+
+
+@attrs.frozen
+class NtfyOptions:
+    """Options of the ``ntfy`` channel."""
+
+    topic: Secret = attrs.field(
+        metadata={
+            "doc": "The topic to publish to: 1-64 letters, digits, - or _. Secret: on a public server the "
+            "topic name is the password."
+        }
+    )
+    url: str = attrs.field(
+        default="https://ntfy.sh", metadata={"doc": "The ntfy server's base URL (https://ntfy.sh or your own)."}
+    )
+    token: Secret | None = attrs.field(
+        default=None, metadata={"doc": "Access token (tk_...) for protected topics, sent as Authorization: Bearer."}
+    )
+    form: Literal["headers", "json"] = attrs.field(
+        default="headers",
+        metadata={"doc": "headers: POST <url>/<topic> with X-Title/X-Priority/X-Tags headers; json: POST <url>/."},
+    )
+    priorities: dict[str, int] = attrs.field(
+        factory=dict,
+        metadata={"doc": "Priority (1-5) by severity, over the defaults failure=5 warning=4 success=3 info=2."},
+    )
+    tags: tuple[str, ...] = attrs.field(
+        default=(), converter=tuple, metadata={"doc": "Extra tags on every message (emoji short codes or words)."}
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if not self.url.startswith(("https://", "http://")):
+            raise ValueError("url: must start with https:// or http:// (the server, like https://ntfy.sh)")
+        if not _TOPIC.match(self.topic.reveal()):
+            raise ValueError("topic: must be 1-64 letters, digits, '-' or '_' (ntfy's topic names)")
+        for severity, priority in self.priorities.items():
+            if severity not in DEFAULT_PRIORITIES:
+                raise ValueError(f"priorities: unknown severity {severity!r} (use {', '.join(DEFAULT_PRIORITIES)})")
+            if not 1 <= priority <= 5:
+                raise ValueError(f"priorities: {severity} must be 1 (min) to 5 (max), not {priority}")
+        for tag in self.tags:
+            if not tag or "," in tag or wire.one_line(tag) != tag:
+                raise ValueError(f"tags: {tag!r} is not a tag (no commas, spaces at the ends or control characters)")
+
+
+@hookimpl
+def tocsin_channels() -> list[Channel]:
+    return [
+        Channel(
+            CHANNEL,
+            NtfyOptions,
+            templates=Path(__file__).parent / "templates",
+            description="Push notifications to phones and desktops through ntfy (ntfy.sh or self-hosted).",
+        )
+    ]
+
+
+@hookimpl
+def format_message(event: Event, target: Target, templates: Templates) -> Message | None:
+    """The title, text, priority, tags and click URL of one ntfy notification, within ntfy's limits."""
+    if target.channel != CHANNEL:
+        return None
+    options: NtfyOptions = target.options
+    severity = str(event.severity)
+    title = wire.truncate_bytes(wire.one_line(templates.render_text(event, target, "title")), wire.TITLE_LIMIT)
+    text = wire.truncate_bytes(templates.render_text(event, target, "txt").strip(), wire.MESSAGE_LIMIT)
+    click = wire.one_line(templates.render_text(event, target, "click"))
+    priority = {**DEFAULT_PRIORITIES, **options.priorities}[severity]
+    tags = wire.fit_tags([SEVERITY_TAGS[severity], event.type, *options.tags])
+    has_click = click.startswith(("https://", "http://"))
+    if options.form == "json":
+        body: dict[str, Any] = {"title": title, "message": text or title, "priority": priority, "tags": tags}
+        if has_click:
+            body["click"] = click
+        return Message.for_event(event, target, body=body)
+    headers = {"X-Title": title, "X-Priority": str(priority), "X-Tags": ",".join(tags)}
+    if has_click:
+        headers["X-Click"] = click
+    return Message.for_event(event, target, text=text or title, headers=headers)
+
+
+_HINTS = {
+    401: "check the token option",
+    403: "the token may not publish to this topic",
+    404: "check the url option: the ntfy server's base URL, without the topic",
+    413: "the message is larger than the server accepts",
+}
+
+
+def describe_error(response: Response) -> str | None:
+    """ntfy's own words for an error answer (``{"code": 40101, "http": 401, "error": "unauthorized"}``)."""
+    body = response.json()
+    if not isinstance(body, dict) or not isinstance(body.get("error"), str):
+        return None
+    reason = body["error"]
+    if isinstance(body.get("code"), int):
+        reason = f"{reason} (ntfy error {body['code']})"
+    hint = _HINTS.get(response.status_code)
+    return f"{reason} — {hint}" if hint else reason
+
+
+@hookimpl
+def deliver(message: Message, target: Target, transport: Transport) -> Any:
+    """Publish to the topic: JSON to the server root, or the text with headers to ``<url>/<topic>``."""
+    if target.channel != CHANNEL:
+        return None
+    options: NtfyOptions = target.options
+    base = options.url.rstrip("/")
+    headers: dict[str, str | Secret] = {}
+    if options.token:
+        headers["Authorization"] = Secret(f"Bearer {options.token.reveal()}")
+    if message.body is not None:
+        body = {"topic": options.topic.reveal(), **message.body}
+        return transport.post_json(f"{base}/", body, headers=headers, describe_error=describe_error)
+    headers.update({name: wire.header_value(value) for name, value in message.headers.items()})
+    headers["Content-Type"] = "text/plain; charset=utf-8"
+    return transport.post_json(
+        Secret(f"{base}/{options.topic.reveal()}"),
+        None,
+        content=(message.text or "").encode("utf-8", "replace"),
+        headers=headers,
+        describe_error=describe_error,
+    )

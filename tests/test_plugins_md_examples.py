@@ -1,0 +1,328 @@
+"""Every code block of PLUGINS.md, run: files are written and used, commands executed, outputs compared.
+
+Each fenced block in PLUGINS.md is preceded by ``<!-- file: PATH -->`` (written to a workspace at PATH) or
+``<!-- example: ID -->`` (used by the test below that names ID). Commands run in a throwaway virtualenv
+that sees this environment's packages, so ``pip install`` there touches nothing else; they run offline:
+``pip install`` gets ``--no-deps --no-build-isolation --no-index`` (and installs the tutorial plugin as a
+regular package, since editable installs need the ``editables`` package from the network) and
+``python -m build`` gets ``--no-isolation``.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import attrs
+import pytest
+
+from tocsin import Event, PermanentError, PluginRegistry, Response, RetryableError, Secret, Target, Templates
+from tocsin import hookspecs as hookspecs_module
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = (ROOT / "PLUGINS.md").read_text(encoding="utf-8")
+MARKED = re.compile(r"<!-- (file|example): (\S+) -->\n```[^\n]*\n(.*?)\n```", re.S)
+FILES = {m.group(2): m.group(3) + "\n" for m in MARKED.finditer(DOC) if m.group(1) == "file"}
+EXAMPLES = {m.group(2): m.group(3) for m in MARKED.finditer(DOC) if m.group(1) == "example"}
+OFFLINE = ["--no-deps", "--no-build-isolation", "--no-index", "-q", "--disable-pip-version-check"]
+
+# The example blocks, each claimed by the test that runs it.
+TESTED_EXAMPLES = {
+    "tutorial-layout": "test_tutorial_layout_lists_the_files_written",
+    "tutorial-install": "workspace fixture; test_tutorial_install_lists_the_channel",
+    "tutorial-channels-output": "test_tutorial_install_lists_the_channel",
+    "tutorial-render": "test_tutorial_render_test_and_pytest",
+    "tutorial-render-output": "test_tutorial_render_test_and_pytest",
+    "tutorial-send": "test_tutorial_render_test_and_pytest",
+    "tutorial-send-output": "test_tutorial_render_test_and_pytest",
+    "hook-signatures": "test_hook_signatures_match_hookspecs",
+    "options-check": "test_options_errors_name_file_and_key",
+    "options-check-output": "test_options_errors_name_file_and_key",
+    "check-function": "test_check_function_turns_ok_false_into_errors",
+    "deploy-render": "test_deployment_wrapper_and_template_override",
+    "deploy-render-output": "test_deployment_wrapper_and_template_override",
+    "contract-console": "test_contract_console_example_is_the_real_test_file",
+    "publish-build": "test_publish_build_makes_a_wheel_with_templates_and_entry_point",
+}
+
+
+@dataclass
+class Workspace:
+    """The folder a reader works in, with a virtualenv whose commands the examples run."""
+
+    root: Path
+    python: Path
+    env: dict[str, str] = field(default_factory=dict)
+    install: list[subprocess.CompletedProcess[str]] = field(default_factory=list)
+
+    def command(self, words: list[str]) -> list[str]:
+        tool, args = words[0], words[1:]
+        if tool == "pip":
+            if args[:1] == ["install"]:
+                args = [a for a in args if a != "-e"] + OFFLINE
+            return [str(self.python), "-m", "pip", *args]
+        if tool == "tocsin":
+            return [str(self.python), "-m", "tocsin", *args]
+        if tool == "python" and args[:2] == ["-m", "build"]:
+            return [str(self.python), "-m", "build", "--no-isolation", *args[2:]]
+        if tool == "python":
+            return [str(self.python), *args]
+        raise AssertionError(f"PLUGINS.md runs a command this test does not know: {' '.join(words)}")
+
+    def run(self, block: str, **env: str) -> list[subprocess.CompletedProcess[str]]:
+        """Run a shell block line by line, as a reader would in one terminal (``export`` persists)."""
+        results = []
+        for line in block.splitlines():
+            words = shlex.split(line, comments=True)
+            if not words:
+                continue
+            if words[0] == "export":
+                self.env.update(word.split("=", 1) for word in words[1:])
+                continue
+            full_env = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
+            full_env.update({**self.env, **env, "PIP_ROOT_USER_ACTION": "ignore"})
+            results.append(
+                subprocess.run(
+                    self.command(words), cwd=self.root, env=full_env, capture_output=True, text=True, timeout=600
+                )
+            )
+        return results
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """The files of PLUGINS.md on disk, a virtualenv, and the tutorial's install step run in it."""
+    pytest.importorskip("hatchling", reason="building the tutorial plugin offline needs hatchling")
+    root = tmp_path_factory.mktemp("plugins-md")
+    for path, text in FILES.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text, encoding="utf-8")
+    venv = root / ".venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True, timeout=120
+    )
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    ws = Workspace(root, python)
+    ws.install = ws.run(EXAMPLES["tutorial-install"])
+    for result in ws.install:
+        assert result.returncode == 0, result.stderr
+    return ws
+
+
+def test_every_code_block_is_marked_and_tested() -> None:
+    fences = re.findall(r"^```", DOC, re.M)
+    assert len(fences) % 2 == 0
+    assert len(fences) // 2 == len(FILES) + len(EXAMPLES), "a code block in PLUGINS.md has no file:/example: mark"
+    assert set(EXAMPLES) == set(TESTED_EXAMPLES)
+    assert all(path.startswith(("tocsin-gotify/", "deploy/", "bad/", "tocsin.toml")) for path in FILES)
+
+
+# -- 1. the tutorial --------------------------------------------------------------------------------
+def test_tutorial_layout_lists_the_files_written() -> None:
+    named = set(re.findall(r"[\w.]+\.(?:toml|py|j2)", EXAMPLES["tutorial-layout"]))
+    tutorial = {Path(p).name for p in FILES if p.startswith("tocsin-gotify/") and "answers" not in p}
+    assert named == tutorial
+
+
+def test_tutorial_plugin_is_about_sixty_lines() -> None:
+    lines = FILES["tocsin-gotify/tocsin_gotify/__init__.py"].strip().splitlines()
+    assert 50 <= len(lines) <= 70
+
+
+def test_tutorial_install_lists_the_channel(workspace: Workspace) -> None:
+    channels = workspace.install[-1]
+    assert EXAMPLES["tutorial-channels-output"] in channels.stdout
+
+
+def test_tutorial_render_test_and_pytest(workspace: Workspace, http_sink) -> None:
+    (render,) = workspace.run(EXAMPLES["tutorial-render"])
+    assert render.returncode == 0, render.stderr
+    assert render.stdout.strip() == EXAMPLES["tutorial-render-output"].strip()
+    assert "AbCdEf.123" not in render.stdout
+
+    # The same terminal, with GOTIFY_URL pointing at a local server instead of push.example.org.
+    test, pytest_run = workspace.run(EXAMPLES["tutorial-send"], GOTIFY_URL=http_sink.url)
+    assert test.returncode == 0, test.stderr
+    assert re.sub(r"\d+ ms", "N ms", test.stderr.strip()) == re.sub(r"\d+ ms", "N ms", EXAMPLES["tutorial-send-output"])
+    sent = http_sink.last
+    assert (sent.path, sent.header("x-gotify-key")) == ("/message", "AbCdEf.123")
+    assert sent.json()["title"] == "tocsin test notification: this target works"
+    assert pytest_run.returncode == 0, pytest_run.stdout[-3000:] + pytest_run.stderr[-2000:]
+    assert re.search(r"\b(1[5-9]|[2-9]\d) passed\b", pytest_run.stdout), pytest_run.stdout[-1000:]
+    assert "failed" not in pytest_run.stdout and "error" not in pytest_run.stdout.lower()
+
+
+# -- 2. hooks ---------------------------------------------------------------------------------------
+def test_hook_signatures_match_hookspecs() -> None:
+    tree = ast.parse(EXAMPLES["hook-signatures"])
+    documented = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    specs = {name: fn for name, fn in vars(hookspecs_module).items() if hasattr(fn, "tocsin_spec")}
+    assert set(documented) == set(specs), "PLUGINS.md must list every hook, and only hooks"
+    for name, node in documented.items():
+        spec = specs[name]
+        parameters = inspect.signature(spec).parameters
+        assert [a.arg for a in node.args.args] == list(parameters), name
+        for arg in node.args.args:
+            assert ast.unparse(arg.annotation) == parameters[arg.arg].annotation, f"{name}({arg.arg})"
+        assert ast.unparse(node.returns) == spec.__annotations__["return"], name
+        (decorator,) = node.decorator_list
+        firstresult = isinstance(decorator, ast.Call) and any(
+            k.arg == "firstresult" and ast.literal_eval(k.value) for k in decorator.keywords
+        )
+        assert firstresult == bool(spec.tocsin_spec.get("firstresult")), name
+
+
+def test_enrich_plugin_adds_the_run_link_and_counts_outcomes(tmp_path: Path, make_notifier, capsys) -> None:
+    (tmp_path / "enrich.py").write_text(FILES["deploy/enrich.py"])
+    notifier = make_notifier(
+        [{"name": "screen", "channel": "console", "format": "json"}], notifications={"plugins": ["./enrich.py"]}
+    )
+    assert notifier.notify(Event("job_failed", data={"run_id": "run-7"})).ok
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["data"]["run_url"] == "https://scheduler.example.org/runs/run-7"
+    notifier.notify(Event("job_completed", data={"run_url": "https://ci.example.org/1"}))
+    assert json.loads(capsys.readouterr().out)["data"]["run_url"] == "https://ci.example.org/1"  # kept
+    (enrich,) = [p for p in notifier.registry.plugin_modules() if hasattr(p, "OUTCOMES")]
+    assert enrich.OUTCOMES == {("screen", "delivered"): 2}
+
+
+# -- 3. options -------------------------------------------------------------------------------------
+def test_options_errors_name_file_and_key(workspace: Workspace) -> None:
+    (check,) = workspace.run(EXAMPLES["options-check"])
+    assert check.returncode == 2
+    assert check.stderr.strip().splitlines() == EXAMPLES["options-check-output"].splitlines()
+
+
+# -- 4. errors --------------------------------------------------------------------------------------
+def test_check_function_turns_ok_false_into_errors() -> None:
+    namespace: dict = {}
+    exec(EXAMPLES["check-function"], namespace)
+    check = namespace["check"]
+    assert check(Response(200, {}, '{"ok": true}')) is None
+    assert check(Response(200, {}, "ok")) is None
+    with pytest.raises(PermanentError, match=r"^Slack: invalid_blocks$"):
+        check(Response(200, {}, '{"ok": false, "error": "invalid_blocks"}'))
+    with pytest.raises(RetryableError) as caught:
+        check(Response(200, {}, '{"ok": false, "error": "ratelimited"}'))
+    assert caught.value.retry_after == 30
+
+
+def test_logfile_channel_steers_retries_by_its_errors(tmp_path: Path, make_notifier) -> None:
+    (tmp_path / "tocsin_logfile.py").write_text(FILES["deploy/tocsin_logfile.py"])
+    log = tmp_path / "events.log"
+    targets = [
+        {"name": "log", "channel": "logfile", "path": str(log)},
+        {"name": "under-a-file", "channel": "logfile", "path": str(log / "x.log")},
+    ]
+    if Path("/dev/full").exists():
+        targets.append({"name": "full-disk", "channel": "logfile", "path": "/dev/full"})
+    notifier = make_notifier(targets, notifications={"plugins": ["./tocsin_logfile.py"]})
+    report = notifier.notify(Event("backup_failed", title="Backup failed:\nnas"))
+    assert report["log"].ok and log.read_text().endswith(" failure Backup failed: nas\n")
+    assert (report["under-a-file"].attempts, report["under-a-file"].error) == (1, "cannot write x.log: Not a directory")
+    if Path("/dev/full").exists():
+        assert report["full-disk"].attempts == 4  # max_retries 3: it may pass, so it was retried
+        assert report["full-disk"].error == "writing full failed: No space left on device (gave up after 4 attempts)"
+
+
+# -- 5. templates -----------------------------------------------------------------------------------
+def test_secrets_in_the_template_context_show_as_stars(tmp_path: Path) -> None:
+    @attrs.frozen
+    class Options:
+        token: Secret
+
+    folder = tmp_path / "templates" / "x"
+    folder.mkdir(parents=True)
+    (folder / "default.json.j2").write_text('{"all": {{ target.options | json }}, "one": {{ target.options.token }}}')
+    (folder / "default.txt.j2").write_text("{{ target.options.token }}")
+    templates = Templates(PluginRegistry(load_entrypoints=False), [tmp_path / "templates"])
+    target = Target("t", "x", Options(Secret("hunter2-token")))
+    assert templates.render_json(Event("job_failed"), target) == {"all": {"token": "***"}, "one": "***"}
+    assert templates.render_text(Event("job_failed"), target) == "***"
+
+
+# -- 6. deployment tweaks ---------------------------------------------------------------------------
+def test_deployment_wrapper_and_template_override(workspace: Workspace, http_sink) -> None:
+    env = {"GOTIFY_URL": http_sink.url, "GOTIFY_TOKEN": "AbCdEf.deploy"}
+    (render,) = workspace.run(EXAMPLES["deploy-render"], **env)
+    assert render.returncode == 0, render.stderr
+    assert render.stdout.strip() == EXAMPLES["deploy-render-output"].strip()
+    (send,) = workspace.run("tocsin send backup_failed --config deploy/tocsin.toml -d run_name=nas", **env)
+    assert send.returncode == 0, send.stderr
+    body = http_sink.last.json()
+    assert (body["title"], body["priority"]) == ("[prod] Backup failed: nas", 10)
+    assert body["message"].endswith("Runbook: https://wiki.example.org/runbooks/nas")
+
+
+def test_tryfirst_plugin_pre_empts_one_target(tmp_path: Path, make_notifier) -> None:
+    (tmp_path / "ceo.py").write_text(FILES["deploy/ceo.py"])
+    notifier = make_notifier(
+        [
+            {"name": "ceo-phone", "channel": "console", "format": "json"},
+            {"name": "screen", "channel": "console", "format": "json"},
+        ],
+        notifications={"plugins": ["./ceo.py"]},
+    )
+    event = Event("job_failed", data={"run_name": "nightly"})
+    ceo = notifier.render("ceo-phone", event).body
+    assert ceo == {"title": "Job failed: nightly", "message": "Details on the dashboard.", "priority": 10}
+    assert notifier.render("screen", event).body["type"] == "job_failed"  # the channel's own message
+
+
+# -- 7. testing -------------------------------------------------------------------------------------
+def test_contract_console_example_is_the_real_test_file() -> None:
+    real = (ROOT / "tests" / "test_contract_console.py").read_text(encoding="utf-8")
+    assert EXAMPLES["contract-console"].strip() == real.strip()
+
+
+def test_contract_table_lists_every_check() -> None:
+    from tocsin.testing import ChannelContract
+
+    section = DOC.split("### The conformance suite", 1)[1].split("Class attributes:", 1)[0]
+    documented = set(re.findall(r"^\| `(test_\w+)` \|", section, re.M))
+    assert documented == {name for name in dir(ChannelContract) if name.startswith("test_")}
+
+
+def test_contract_attributes_and_hooks_named_in_the_doc_exist() -> None:
+    from tocsin.testing import ChannelContract
+
+    section = DOC.split("Class attributes:", 1)[1].split("A channel that does not speak HTTP", 1)[0]
+    named = set(re.findall(r"`(\w+)(?: = [^`]*|\([^`]*\))?`", section))
+    named -= {"json", "txt", "title", "True", "False", "sends_json", "Reply"}  # values, not attributes
+    missing = sorted(n for n in named if not hasattr(ChannelContract, n))
+    assert not missing, missing
+    assert "sends_json" in vars(ChannelContract) and ChannelContract.permanent_statuses == (400, 403, 404)
+
+
+def test_fixture_table_lists_the_pytest_plugin_fixtures() -> None:
+    from tocsin.testing import plugin
+
+    section = DOC.split("`tocsin.testing.plugin`). Its fixtures:", 1)[1].split("Plain tests with them", 1)[0]
+    documented = set(re.findall(r"^\| `(\w+)` \|", section, re.M))
+    fixtures = {name for name, obj in vars(plugin).items() if hasattr(obj, "_fixture_function_marker")}
+    fixtures |= {name for name, obj in vars(plugin).items() if type(obj).__name__ == "FixtureFunctionDefinition"}
+    assert documented == fixtures
+
+
+# -- 8. publishing ----------------------------------------------------------------------------------
+def test_publish_build_makes_a_wheel_with_templates_and_entry_point(workspace: Workspace) -> None:
+    pytest.importorskip("build", reason="python -m build needs the build package")
+    (build,) = workspace.run(EXAMPLES["publish-build"])
+    assert build.returncode == 0, build.stdout + build.stderr
+    dist = workspace.root / "tocsin-gotify" / "dist"
+    (wheel,) = dist.glob("tocsin_gotify-0.1.0-*.whl")
+    assert list(dist.glob("tocsin_gotify-0.1.0.tar.gz"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "tocsin_gotify/templates/gotify/default.json.j2" in names
+    assert "tocsin_gotify/templates/gotify/default.txt.j2" in names
+    (entry_points,) = [n for n in names if n.endswith("entry_points.txt")]
+    assert "[tocsin]\ngotify = tocsin_gotify" in zipfile.ZipFile(wheel).read(entry_points).decode()
