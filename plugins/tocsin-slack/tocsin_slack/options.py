@@ -56,7 +56,30 @@ def _doc(text: str) -> dict[str, str]:
 
 
 @attrs.frozen(kw_only=True)
-class SlackApiOptions:
+class _Appearance:
+    """How a message looks: the options both Slack channels share."""
+
+    username: str | None = attrs.field(
+        default=None,
+        metadata=_doc("Display name for the message (ignored by app webhooks; Web API needs chat:write.customize)."),
+    )
+    icon_emoji: str | None = attrs.field(
+        default=None, validator=_check_emoji, metadata=_doc("Icon as an emoji, like ':rotating_light:'.")
+    )
+    icon_url: str | None = attrs.field(
+        default=None, validator=_http_url("icon_url"), metadata=_doc("Icon as an image URL.")
+    )
+    color_bar: bool = attrs.field(
+        default=False,
+        metadata=_doc("Put the blocks in an attachment with a severity-coloured bar (green/red/amber/blue)."),
+    )
+    button: bool = attrs.field(
+        default=True, metadata=_doc("Link to the run with a button (true) or a plain mrkdwn link (false).")
+    )
+
+
+@attrs.frozen(kw_only=True)
+class SlackApiOptions(_Appearance):
     """Options of the ``slack-api`` channel: Web API ``chat.postMessage`` with a bot token."""
 
     token: Secret = attrs.field(
@@ -74,22 +97,6 @@ class SlackApiOptions:
         validator=_http_url("api_url"),
         metadata=_doc("The chat.postMessage endpoint (change it only for a proxy or a test server)."),
     )
-    username: str | None = attrs.field(
-        default=None, metadata=_doc("Display name for the message (Web API: needs chat:write.customize).")
-    )
-    icon_emoji: str | None = attrs.field(
-        default=None, validator=_check_emoji, metadata=_doc("Icon as an emoji, like ':rotating_light:'.")
-    )
-    icon_url: str | None = attrs.field(
-        default=None, validator=_http_url("icon_url"), metadata=_doc("Icon as an image URL.")
-    )
-    color_bar: bool = attrs.field(
-        default=False,
-        metadata=_doc("Put the blocks in an attachment with a severity-coloured bar (green/red/amber/blue)."),
-    )
-    button: bool = attrs.field(
-        default=True, metadata=_doc("Link to the run with a button (true) or a plain mrkdwn link (false).")
-    )
 
     @property
     def web_api(self) -> bool:
@@ -98,7 +105,7 @@ class SlackApiOptions:
 
 
 @attrs.frozen(kw_only=True)
-class SlackOptions:
+class SlackOptions(_Appearance):
     """Options of the ``slack`` channel: an incoming webhook ``url``, or ``token`` + ``channel_id``."""
 
     url: Secret | None = attrs.field(
@@ -122,23 +129,6 @@ class SlackOptions:
         default=DEFAULT_API_URL,
         validator=_http_url("api_url"),
         metadata=_doc("With token: the chat.postMessage endpoint."),
-    )
-    username: str | None = attrs.field(
-        default=None,
-        metadata=_doc("Display name for the message (ignored by app webhooks; Web API needs chat:write.customize)."),
-    )
-    icon_emoji: str | None = attrs.field(
-        default=None, validator=_check_emoji, metadata=_doc("Icon as an emoji, like ':rotating_light:'.")
-    )
-    icon_url: str | None = attrs.field(
-        default=None, validator=_http_url("icon_url"), metadata=_doc("Icon as an image URL.")
-    )
-    color_bar: bool = attrs.field(
-        default=False,
-        metadata=_doc("Put the blocks in an attachment with a severity-coloured bar (green/red/amber/blue)."),
-    )
-    button: bool = attrs.field(
-        default=True, metadata=_doc("Link to the run with a button (true) or a plain mrkdwn link (false).")
     )
 
     def __attrs_post_init__(self) -> None:
