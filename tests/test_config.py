@@ -124,6 +124,27 @@ def test_missing_environment_variable_is_named(tmp_path, testchan):
     assert problems_of(path) == [f"{path}: targets[0].url: environment variable DISCORD_WEBHOOK_URL is not set"]
 
 
+def test_an_unset_variable_is_reported_once_not_again_as_an_empty_value(tmp_path, testchan):
+    path = write(
+        tmp_path / "tocsin.toml",
+        """
+        [notifications]
+        timeout = "${TIMEOUT}"
+
+        [[targets]]
+        name = "team"
+        channel = "testchan"
+        url = "${HOOK}"
+        retries_hint = "x"
+        """,
+    )
+    assert problems_of(path) == [
+        f"{path}: notifications.timeout: environment variable TIMEOUT is not set",
+        f"{path}: targets[0].url: environment variable HOOK is not set",
+        f"{path}: targets[0].retries_hint: expected an integer, got 'x' (a string)",
+    ]
+
+
 def test_dollar_escape(tmp_path, testchan):
     path = write(
         tmp_path / "t.toml", '[[targets]]\nname = "t"\nchannel = "testchan"\nurl = "x"\nlabel = "$${NOT_A_VAR}"\n'

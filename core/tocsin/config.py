@@ -294,10 +294,17 @@ def parse_config(
         targets.append(target)
 
     if problems:
-        raise ConfigError([f"{prefix}: {p}" for p in problems])
+        raise ConfigError([f"{prefix}: {p}" for p in _root_causes(problems)])
     if default_targets and not raw_targets:
         targets = list(default_config().targets)
     return Config(settings=settings, targets=tuple(targets), source=source, path=label)
+
+
+def _root_causes(problems: list[str]) -> list[str]:
+    """Every problem, less those a missing environment variable caused (an unset ``${VAR}`` reads as ""
+    and would also be reported as empty or malformed at the same key)."""
+    unset = {p.split(": ", 1)[0] for p in problems if p.endswith(" is not set") and ": environment variable " in p}
+    return [p for p in problems if p.split(": ", 1)[0] not in unset or p.endswith(" is not set")]
 
 
 def structure_target(
