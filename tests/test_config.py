@@ -210,3 +210,9 @@ def test_python_api_is_the_same_model(testchan):
 def test_settings_are_validated(tmp_path):
     path = write(tmp_path / "tocsin.toml", "[notifications]\nmax_concurrent_deliveries = 0\n")
     assert problems_of(path) == [f"{path}: notifications.max_concurrent_deliveries: must be at least 1"]
+
+
+def test_http_backend_choices(tmp_path):
+    path = write(tmp_path / "tocsin.toml", '[notifications]\nhttp_backend = "curl"\n')
+    (problem,) = problems_of(path)
+    assert problem.startswith(f"{path}: notifications.http_backend: must be one of 'httpx', 'aiohttp', not 'curl'")

@@ -6,10 +6,24 @@ import asyncio
 import logging
 import time
 
+import pytest
+
 from tocsin import Event, Outcome
 from tocsin.testing import HttpSink, Reply
 
 SECRET_PATH = "/api/webhooks/123/SuperSecretToken-abcdef"
+
+
+@pytest.fixture(params=["httpx", "aiohttp"])
+def make_notifier(request, make_notifier):
+    """Every delivery test runs over both HTTP backends ([notifications] http_backend)."""
+    if request.param == "aiohttp":
+        pytest.importorskip("httpx_aiohttp")
+
+    def factory(targets, *, notifications=None, **kwargs):
+        return make_notifier(targets, notifications={"http_backend": request.param, **(notifications or {})}, **kwargs)
+
+    return factory
 
 
 def hook_target(sink: HttpSink, name: str = "hook", **extra) -> dict:

@@ -209,7 +209,11 @@ class Notifier:
         pair = self._transports.get(loop)
         if pair is None:
             settings = self.config.settings
-            transport = Transport(timeout=settings.timeout, max_connections=max(settings.max_concurrent_deliveries, 10))
+            transport = Transport(
+                timeout=settings.timeout,
+                max_connections=max(settings.max_concurrent_deliveries, 10),
+                backend=settings.http_backend,
+            )
             pair = self._transports[loop] = (transport, asyncio.Semaphore(settings.max_concurrent_deliveries))
         return pair
 

@@ -135,13 +135,15 @@ class Transport:
     lifetime; objects with ``close()``/``aclose()`` are closed with the notifier.
     """
 
-    def __init__(self, *, timeout: float = 10.0, max_connections: int = 100) -> None:
+    def __init__(self, *, timeout: float = 10.0, max_connections: int = 100, backend: str = "httpx") -> None:
         self.timeout = timeout
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            limits=limits,
             headers={"user-agent": USER_AGENT},
             follow_redirects=False,
+            transport=aiohttp_transport(limits) if backend == "aiohttp" else None,
         )
         self._shared: dict[str, Any] = {}
 
@@ -173,7 +175,11 @@ class Transport:
                 params=params,
                 timeout=httpx.Timeout(timeout or self.timeout),
             )
-        except httpx.TimeoutException:
+        except httpx.TimeoutException as exc:
+            cause = exc.__cause__
+            if cause is not None and not isinstance(cause, TimeoutError):
+                # httpx-aiohttp maps every aiohttp connection error (refused, reset) to ConnectTimeout
+                raise RetryableError(f"could not connect: {_short(cause)}") from None
             raise RetryableError(f"timed out after {timeout or self.timeout:g}s waiting for the server") from None
         except httpx.ConnectError as exc:
             raise RetryableError(f"could not connect: {_short(exc)}") from None
@@ -251,6 +257,21 @@ class Transport:
                     pass
         self._shared.clear()
         await self._client.aclose()
+
+
+#: ``[notifications] http_backend`` choices: httpx's own connection pool, or aiohttp's under httpx.
+HTTP_BACKENDS = ("httpx", "aiohttp")
+
+
+def aiohttp_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+    """httpx over aiohttp's connection pool (``pip install 'tocsin[aiohttp]'``).
+
+    bench/ measured it 2.9x faster than httpx's own pool at 16 deliveries in flight (encode/httpx#3215);
+    httpx stays the interface, so plugins and error mapping do not change.
+    """
+    from httpx_aiohttp import AiohttpTransport
+
+    return AiohttpTransport(limits=limits)
 
 
 def raise_for_status(response: Response, describe_error: Callable[[Response], str | None] | None = None) -> None:
