@@ -12,6 +12,8 @@ from tocsin import Event, Message
 from tocsin.testing.contract import ChannelContract
 from tocsin.testing.smtp import SmtpSink
 
+from .conftest import EXPECTED_HEADERS
+
 USER, PASSWORD = "contract-user", "contract-pw-5f3a9c"
 
 
@@ -73,18 +75,7 @@ class TestEmailContract(ChannelContract):
     def check_hostile(self, message: Message, payload: bytes, headers: Mapping[str, str]) -> None:
         head = payload.split(b"\r\n\r\n", 1)[0]
         assert head.isascii(), "a header went out unencoded"
-        assert set(headers) <= {
-            "from",
-            "to",
-            "subject",
-            "date",
-            "message-id",
-            "auto-submitted",
-            "x-tocsin-event",
-            "x-tocsin-severity",
-            "mime-version",
-            "content-type",
-        }, sorted(headers)
+        assert set(headers) <= EXPECTED_HEADERS, sorted(headers)
         assert b"<script>" not in payload.split(b"text/html", 1)[1]
 
     def check_cli_test(self, sink: SmtpSink, result: subprocess.CompletedProcess[str], seen_before: Any) -> None:

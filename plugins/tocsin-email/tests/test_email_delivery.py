@@ -15,24 +15,10 @@ import pytest
 from tocsin import Event, Outcome, sample_event
 from tocsin.testing.smtp import AuthAttempt, SmtpSink
 
+from .conftest import SENDER, target
+
 USER = "mailer@example.org"
 PASSWORD = "pa:ss@w/rd%Zq-7"  # every character a URL must percent-encode
-SENDER = "Build alerts <alerts@example.org>"
-
-
-def target(sink: SmtpSink, name: str = "mail", **options: Any) -> dict[str, Any]:
-    """A [[targets]] table for ``sink`` (plain SMTP unless the options say otherwise)."""
-    table = {
-        "name": name,
-        "channel": "email",
-        "host": sink.host,
-        "port": sink.port,
-        "security": "none",
-        "from": SENDER,
-        "to": ["ops@example.org"],
-    }
-    table.update(options)
-    return table
 
 
 def send(notifier: Any, event: Event | None = None, name: str = "mail") -> Any:

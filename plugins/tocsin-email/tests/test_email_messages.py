@@ -11,33 +11,7 @@ import pytest
 
 from tocsin import Event, Message, Outcome, sample_event
 
-SENDER = "Build alerts <alerts@example.org>"
-EXPECTED_HEADERS = {
-    "from",
-    "to",
-    "subject",
-    "date",
-    "message-id",
-    "auto-submitted",
-    "x-tocsin-event",
-    "x-tocsin-severity",
-    "mime-version",
-    "content-type",
-}
-
-
-def target(sink: Any, name: str = "mail", **options: Any) -> dict[str, Any]:
-    table = {
-        "name": name,
-        "channel": "email",
-        "host": sink.host,
-        "port": sink.port,
-        "security": "none",
-        "from": SENDER,
-        "to": ["ops@example.org"],
-    }
-    table.update(options)
-    return table
+from .conftest import EXPECTED_HEADERS, SENDER, target
 
 
 def deliver(notifier: Any, event: Event, name: str = "mail") -> None:
