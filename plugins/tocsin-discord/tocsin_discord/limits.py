@@ -46,6 +46,17 @@ def safe_url(value: Any) -> str | None:
     return tocsin.safe_url(value, MAX_URL)
 
 
+def _vet_urls(obj: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """Each of ``keys`` in ``obj`` made a safe http(s) URL, or removed when it cannot be one."""
+    for key in keys:
+        if key in obj:
+            url = safe_url(obj[key])
+            if url is None:
+                del obj[key]
+            else:
+                obj[key] = url
+
+
 def neutralize(value: Any) -> Any:
     """Every string in ``value`` (except URLs) with ``@everyone``/``@here`` broken by a zero-width space."""
     if isinstance(value, str):
@@ -91,13 +102,7 @@ def enforce(body: dict[str, Any]) -> dict[str, Any]:
             embeds.append({"description": f"{MARK} {left_out} more embeds not shown"})
         _fit_total(embeds)
         body["embeds"] = embeds
-    for key in ("avatar_url",):
-        if key in body:
-            url = safe_url(body[key])
-            if url is None:
-                del body[key]
-            else:
-                body[key] = url
+    _vet_urls(body, ("avatar_url",))
     if "username" in body:
         body["username"] = clip(body["username"], LIMITS["username"]) or None
         if body["username"] is None:
@@ -164,13 +169,7 @@ def _part(raw: Any, text_key: str, limit: int) -> dict[str, Any] | None:
     if not text:
         return None
     part[text_key] = text
-    for key in ("url", "icon_url"):
-        if key in part:
-            url = safe_url(part[key])
-            if url is None:
-                del part[key]
-            else:
-                part[key] = url
+    _vet_urls(part, ("url", "icon_url"))
     return part
 
 

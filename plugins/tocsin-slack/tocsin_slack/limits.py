@@ -115,6 +115,14 @@ def _more(count: int, what: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": f"{MARK} {count} more {what}"}
 
 
+def _cap(items: list[Any], limit: int, what: str) -> list[Any]:
+    """``items`` as they are, or the first ``limit - 1`` and a visible "N more …" in the last place."""
+    if len(items) <= limit:
+        return items
+    kept = limit - 1
+    return [*items[:kept], _more(len(items) - kept, what)]
+
+
 def _fit_element(element: Any) -> bool:
     """Fit an interactive element (a button, mostly); False when it must be dropped."""
     if not isinstance(element, dict):
@@ -157,9 +165,7 @@ def _fit_block(block: Any) -> Any:
         _fit_text(block.get("text"), SECTION_TEXT)
         fields = block.get("fields")
         if isinstance(fields, list):
-            if len(fields) > SECTION_FIELDS:
-                kept = SECTION_FIELDS - 1
-                block["fields"] = fields = [*fields[:kept], _more(len(fields) - kept, "fields")]
+            block["fields"] = fields = _cap(fields, SECTION_FIELDS, "fields")
             for field in fields:
                 _fit_text(field, FIELD_TEXT)
         accessory = block.get("accessory")
@@ -168,9 +174,7 @@ def _fit_block(block: Any) -> Any:
     elif kind == "context":
         elements = block.get("elements")
         if isinstance(elements, list):
-            if len(elements) > CONTEXT_ELEMENTS:
-                kept = CONTEXT_ELEMENTS - 1
-                block["elements"] = elements = [*elements[:kept], _more(len(elements) - kept, "items")]
+            block["elements"] = elements = _cap(elements, CONTEXT_ELEMENTS, "items")
             for element in elements:
                 if isinstance(element, dict) and element.get("type") == "image":
                     _fit_str(element, "alt_text", ALT_TEXT)
