@@ -2,7 +2,7 @@
 
 Each fenced block in PLUGINS.md is preceded by ``<!-- file: PATH -->`` (written to a workspace at PATH) or
 ``<!-- example: ID -->`` (used by the test below that names ID). Commands run in a throwaway virtualenv
-that sees this environment's packages, so ``pip install`` there touches nothing else; they run offline:
+that sees this environment's packages (through a ``.pth`` file), so ``pip install`` there touches nothing else; they run offline:
 ``pip install`` gets ``--no-deps --no-build-isolation --no-index`` (and installs the tutorial plugin as a
 regular package, since editable installs need the ``editables`` package from the network) and
 ``python -m build`` gets ``--no-isolation``.
@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shlex
+import site
 import subprocess
 import sys
 import zipfile
@@ -98,6 +99,26 @@ class Workspace:
         return results
 
 
+def see_this_environment(python: Path) -> None:
+    """Let the venv at ``python`` import what this test environment has installed (pip, hatchling, tocsin).
+
+    ``--system-site-packages`` would show the *base* interpreter's packages, not this environment's, when
+    the tests themselves run in a venv (as ``.ci/run`` does); a ``.pth`` file that adds this environment's
+    site folders (their own ``.pth`` files, editable installs among them, included) shows the right ones.
+    """
+    inner = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.strip()
+    outer = [p for p in site.getsitepackages() if Path(p).is_dir()]
+    lines = "".join(f"import site; site.addsitedir({p!r})\n" for p in outer)
+    Path(inner).mkdir(parents=True, exist_ok=True)
+    (Path(inner) / "_see_test_environment.pth").write_text(lines, encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """The files of PLUGINS.md on disk, a virtualenv, and the tutorial's install step run in it."""
@@ -107,10 +128,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text, encoding="utf-8")
     venv = root / ".venv"
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True, timeout=120
-    )
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    see_this_environment(python)
     ws = Workspace(root, python)
     ws.install = ws.run(EXAMPLES["tutorial-install"])
     for result in ws.install:
