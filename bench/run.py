@@ -181,7 +181,7 @@ async def setup_apprise(url: str) -> AsyncIterator[Callable[[int], Any]]:
     yield one
 
 
-def make_notifier(target: dict[str, Any], *, local_plugin: bool = True) -> Any:
+def tocsin_make_notifier(target: dict[str, Any], *, local_plugin: bool = True) -> Any:
     """A notifier with one target, max_concurrent_deliveries 16; our local plugin or the installed ones."""
     from tocsin import Config, Notifier, PluginRegistry, Settings
 
@@ -199,7 +199,7 @@ async def tocsin_row(
 ) -> AsyncIterator[Callable[[int], Any]]:
     from tocsin import Event
 
-    notifier = make_notifier(target, local_plugin=local_plugin)
+    notifier = tocsin_make_notifier(target, local_plugin=local_plugin)
     try:
         if swap:
             await swap_to_aiohttp(notifier)

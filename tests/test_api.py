@@ -8,22 +8,22 @@ import threading
 from tocsin import Config, Event, Message, Notifier, Outcome, Settings, Target, sample_event
 
 
-def test_notify_from_a_config_file(testchan, http_sink, make_notifier):
-    notifier = make_notifier(
-        [{"name": "hook", "channel": "testchan", "url": http_sink.url, "label": "ops"}],
+def test_notify_from_a_config_file(testchan, tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier(
+        [{"name": "hook", "channel": "testchan", "url": tocsin_http_sink.url, "label": "ops"}],
         source={"instance": "prod-scheduler"},
     )
     report = notifier.notify(Event("job_failed", data={"run_name": "nightly", "error": "disk full", "duration": 75}))
     assert report.ok and report["hook"].status_code == 200
-    body = http_sink.last.json()
+    body = tocsin_http_sink.last.json()
     assert body["title"] == "❌ Job failed: nightly"
     assert body["error"] == "disk full"
     assert {"name": "Duration", "value": "1m 15s"} in body["fields"]
     assert body["label"] == "ops"
 
 
-def test_notify_from_classes_and_from_threads(testchan, http_sink):
-    config = Config(settings=Settings(timeout=2), targets=[Target("hook", "testchan", {"url": http_sink.url})])
+def test_notify_from_classes_and_from_threads(testchan, tocsin_http_sink):
+    config = Config(settings=Settings(timeout=2), targets=[Target("hook", "testchan", {"url": tocsin_http_sink.url})])
     with Notifier(config) as notifier:
         reports = []
         threads = [
@@ -34,28 +34,30 @@ def test_notify_from_classes_and_from_threads(testchan, http_sink):
         for thread in threads:
             thread.join()
     assert len(reports) == 4 and all(r.ok for r in reports)
-    assert len(http_sink.requests) == 4
+    assert len(tocsin_http_sink.requests) == 4
 
 
-def test_test_sends_a_sample_whatever_the_rules(testchan, http_sink, make_notifier):
-    notifier = make_notifier([{"name": "hook", "channel": "testchan", "url": http_sink.url, "events": ["never"]}])
+def test_test_sends_a_sample_whatever_the_rules(testchan, tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier(
+        [{"name": "hook", "channel": "testchan", "url": tocsin_http_sink.url, "events": ["never"]}]
+    )
     report = notifier.test("hook")
     assert report["hook"].outcome is Outcome.DELIVERED
-    body = http_sink.last.json()
+    body = tocsin_http_sink.last.json()
     assert body["title"] == "✅ tocsin test notification: this target works"
     assert any(f["name"] == "Run" for f in body["fields"])
 
 
-def test_config_source_fills_event_source(make_notifier):
-    notifier = make_notifier(
+def test_config_source_fills_event_source(tocsin_make_notifier):
+    notifier = tocsin_make_notifier(
         [{"name": "c", "channel": "console", "format": "json"}], source={"instance": "prod", "url": "https://p"}
     )
     body = notifier.render("c", Event("job_failed", source={"url": "https://own"})).body
     assert body["source"]["instance"] == "prod" and body["source"]["url"] == "https://own"
 
 
-def test_message_is_plain_serializable_data(testchan, make_notifier):
-    notifier = make_notifier([{"name": "hook", "channel": "testchan", "url": "http://127.0.0.1:9/SECRETPATH"}])
+def test_message_is_plain_serializable_data(testchan, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([{"name": "hook", "channel": "testchan", "url": "http://127.0.0.1:9/SECRETPATH"}])
     message = notifier.render("hook", sample_event("job_failed"))
     data = message.to_dict()
     text = json.dumps(data)
@@ -63,8 +65,8 @@ def test_message_is_plain_serializable_data(testchan, make_notifier):
     assert Message.from_dict(json.loads(text)) == message
 
 
-def test_console_channel_writes_stdout(make_notifier, capfd):
-    notifier = make_notifier([{"name": "c", "channel": "console"}])
+def test_console_channel_writes_stdout(tocsin_make_notifier, capfd):
+    notifier = tocsin_make_notifier([{"name": "c", "channel": "console"}])
     report = notifier.notify(Event("backup_completed", data={"backup_name": "db", "size": 2048}))
     assert report.ok
     out = capfd.readouterr().out

@@ -43,12 +43,12 @@ def test_send_without_config_prints_to_the_console(tmp_path):
     assert "✓ console  delivered  1 attempt" in result.stderr
 
 
-def test_send_exit_codes(tmp_path, plugin_site, http_sink):
-    config = hook_config(tmp_path, http_sink.url)
+def test_send_exit_codes(tmp_path, plugin_site, tocsin_http_sink):
+    config = hook_config(tmp_path, tocsin_http_sink.url)
     ok = run_cli("send", "job_failed", "-d", "run_name=x", "--config", config, cwd=tmp_path, site=plugin_site)
     assert ok.returncode == 0, ok.stderr
     assert "✓ hook  delivered" in ok.stderr and "✓ console  delivered" in ok.stderr
-    http_sink.reply(Reply(500), Reply(500))
+    tocsin_http_sink.reply(Reply(500), Reply(500))
     failed = run_cli("send", "job_failed", "--config", config, cwd=tmp_path, site=plugin_site)
     assert failed.returncode == 1
     assert "✗ hook  failed  2 attempts  HTTP 500" in failed.stderr
@@ -56,8 +56,8 @@ def test_send_exit_codes(tmp_path, plugin_site, http_sink):
     assert "SECRET-TOKEN" not in failed.stderr + failed.stdout
 
 
-def test_send_json_data_from_stdin_and_target_selection(tmp_path, plugin_site, http_sink):
-    config = hook_config(tmp_path, http_sink.url, events='["never"]')
+def test_send_json_data_from_stdin_and_target_selection(tmp_path, plugin_site, tocsin_http_sink):
+    config = hook_config(tmp_path, tocsin_http_sink.url, events='["never"]')
     event = {"title": "Custom title", "severity": "warning", "data": {"run_name": "from-json", "size": 1024}}
     result = run_cli(
         "send",
@@ -74,7 +74,7 @@ def test_send_json_data_from_stdin_and_target_selection(tmp_path, plugin_site, h
         input=json.dumps(event),
     )
     assert result.returncode == 0, result.stderr
-    body = http_sink.last.json()
+    body = tocsin_http_sink.last.json()
     assert body["title"] == "⚠️ Custom title" and body["severity"] == "warning"
     report = json.loads(result.stdout)
     assert [r["target"] for r in report["receipts"]] == ["hook"]
@@ -109,34 +109,34 @@ def test_bad_config_exits_2_and_lists_every_problem(tmp_path, plugin_site):
         assert "targets[1] 'b': channel 'pigeon' is not installed — pip install tocsin-pigeon" in result.stderr
 
 
-def test_config_from_environment_variable(tmp_path, plugin_site, http_sink):
-    config = hook_config(tmp_path, http_sink.url)
+def test_config_from_environment_variable(tmp_path, plugin_site, tocsin_http_sink):
+    config = hook_config(tmp_path, tocsin_http_sink.url)
     other = tmp_path / "elsewhere"
     other.mkdir()
     result = run_cli("send", "job_failed", cwd=other, site=plugin_site, env={"TOCSIN_CONFIG": config})
-    assert result.returncode == 0 and len(http_sink.requests) == 1
+    assert result.returncode == 0 and len(tocsin_http_sink.requests) == 1
 
 
-def test_test_command(tmp_path, plugin_site, http_sink):
-    config = hook_config(tmp_path, http_sink.url)
+def test_test_command(tmp_path, plugin_site, tocsin_http_sink):
+    config = hook_config(tmp_path, tocsin_http_sink.url)
     result = run_cli("test", "hook", "--config", config, cwd=tmp_path, site=plugin_site)
     assert result.returncode == 0, result.stderr
-    assert http_sink.last.json()["title"].endswith("tocsin test notification: this target works")
+    assert tocsin_http_sink.last.json()["title"].endswith("tocsin test notification: this target works")
     with HttpSink(default=Reply(404, {"message": "Unknown Webhook"})) as gone:
         config = hook_config(tmp_path, gone.url)
         result = run_cli("test", "hook", "--config", config, cwd=tmp_path, site=plugin_site)
     assert result.returncode == 1 and "Unknown Webhook" in result.stderr
 
 
-def test_render_shows_the_message_and_sends_nothing(tmp_path, plugin_site, http_sink):
-    config = hook_config(tmp_path, http_sink.url)
+def test_render_shows_the_message_and_sends_nothing(tmp_path, plugin_site, tocsin_http_sink):
+    config = hook_config(tmp_path, tocsin_http_sink.url)
     result = run_cli(
         "render", "hook", "job_failed", "-d", "run_name=rendered", "--config", config, cwd=tmp_path, site=plugin_site
     )
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
     assert body["title"] == "❌ Job failed: rendered"
-    assert http_sink.requests == []
+    assert tocsin_http_sink.requests == []
     as_message = run_cli(
         "render", "hook", "job_failed", "--message-json", "--config", config, cwd=tmp_path, site=plugin_site
     )

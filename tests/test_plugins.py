@@ -64,7 +64,7 @@ def test_two_plugins_cannot_claim_one_channel():
         PluginRegistry(load_entrypoints=False, plugins=[Dup()])
 
 
-def test_local_plugin_file_named_in_config(tmp_path, make_notifier):
+def test_local_plugin_file_named_in_config(tmp_path, tocsin_make_notifier):
     write(
         tmp_path / "tweaks.py",
         """
@@ -76,7 +76,7 @@ def test_local_plugin_file_named_in_config(tmp_path, make_notifier):
             return attrs.evolve(event, data={**event.data, "enriched": "yes"})
         """,
     )
-    notifier = make_notifier(
+    notifier = tocsin_make_notifier(
         [{"name": "console", "channel": "console", "format": "json"}],
         notifications={"plugins": ["tweaks.py"]},
     )
@@ -84,14 +84,16 @@ def test_local_plugin_file_named_in_config(tmp_path, make_notifier):
     assert message.body["data"]["enriched"] == "yes"
 
 
-def test_a_broken_local_plugin_names_its_config_key(tmp_path, make_notifier):
+def test_a_broken_local_plugin_names_its_config_key(tmp_path, tocsin_make_notifier):
     from tocsin import ConfigError
 
     with pytest.raises(ConfigError, match=r"notifications\.plugins\[0\]: error importing plugin \"no_such_module_x\""):
-        make_notifier([], notifications={"plugins": ["no_such_module_x"]})
+        tocsin_make_notifier([], notifications={"plugins": ["no_such_module_x"]})
 
 
-def test_deployment_wrapper_changes_one_channels_messages_without_forking(testchan, http_sink, make_notifier):
+def test_deployment_wrapper_changes_one_channels_messages_without_forking(
+    testchan, tocsin_http_sink, tocsin_make_notifier
+):
     """A deployment post-processes testchan's messages (wrapper) and pre-empts console's (tryfirst)."""
 
     class Deployment:
@@ -111,9 +113,9 @@ def test_deployment_wrapper_changes_one_channels_messages_without_forking(testch
                 return None
             return Message.for_event(event, target, text=f"custom: {event.title}")
 
-    notifier = make_notifier(
+    notifier = tocsin_make_notifier(
         [
-            {"name": "hook", "channel": "testchan", "url": http_sink.url},
+            {"name": "hook", "channel": "testchan", "url": tocsin_http_sink.url},
             {"name": "term", "channel": "console"},
         ],
         plugins=[Deployment(), ConsoleOverride()],
@@ -122,4 +124,67 @@ def test_deployment_wrapper_changes_one_channels_messages_without_forking(testch
     assert notifier.render("term", event).text == "custom: Job failed: nightly"
     report = notifier.notify(event, targets=["hook"])
     assert report.ok
-    assert http_sink.last.json()["title"] == "[PROD] ❌ Job failed: nightly"
+    assert tocsin_http_sink.last.json()["title"] == "[PROD] ❌ Job failed: nightly"
+
+
+class GreedyChannel:
+    """A channel plugin written carelessly: no channel guard, and an ``async def`` deliver."""
+
+    def __init__(self) -> None:
+        self.delivered: list[str] = []
+
+    @hookimpl
+    def tocsin_channels(self):
+        import attrs
+
+        from tocsin import Channel
+
+        @attrs.frozen
+        class NoOptions:
+            pass
+
+        return [Channel("greedy", NoOptions, description="Answers for every channel if it can.")]
+
+    @hookimpl
+    def format_message(self, event, target, templates):
+        return Message.for_event(event, target, text="greedy")
+
+    @hookimpl
+    async def deliver(self, message, target, transport):
+        self.delivered.append(target.name)
+
+
+def test_a_plugin_answers_only_for_its_own_channel(testchan, tocsin_http_sink, tocsin_make_notifier):
+    """Dispatch by ownership: a guard-less, async plugin cannot capture testchan's or console's targets."""
+    greedy = GreedyChannel()
+    notifier = tocsin_make_notifier(
+        [
+            {"name": "hook", "channel": "testchan", "url": tocsin_http_sink.url},
+            {"name": "mine", "channel": "greedy"},
+        ],
+        plugins=[greedy],
+    )
+    report = notifier.notify(Event("job_failed", data={"run_name": "nightly"}))
+    assert [r.outcome.value for r in report.receipts] == ["delivered", "delivered"]
+    assert greedy.delivered == ["mine"]  # its async deliver ran for its own target only
+    assert len(tocsin_http_sink.requests) == 1  # testchan's request was really sent
+    assert tocsin_http_sink.last.json()["title"].endswith("Job failed: nightly")
+
+
+def test_plugins_add_cli_commands(tmp_path):
+    """register_commands: an installed hook plugin (``tocsin.plugins`` entry point) adds a command."""
+    from .conftest import _dist, run_cli
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "tocsin_hello.py").write_text(
+        "import click\nfrom tocsin import hookimpl\n\n"
+        "@hookimpl\ndef register_commands(cli):\n"
+        "    @cli.command()\n    def hello():\n        'Say hello.'\n        click.echo('hello from a plugin')\n",
+        encoding="utf-8",
+    )
+    _dist(site, "tocsin-hello", "0.1", "[tocsin.plugins]\nhello = tocsin_hello\n")
+    result = run_cli("hello", cwd=tmp_path, site=site)
+    assert (result.returncode, result.stdout.strip()) == (0, "hello from a plugin"), result.stderr
+    listed = run_cli("--help", cwd=tmp_path, site=site)
+    assert "hello" in listed.stdout and "send" in listed.stdout

@@ -163,17 +163,17 @@ def test_tutorial_install_lists_the_channel(workspace: Workspace) -> None:
     assert EXAMPLES["tutorial-channels-output"] in channels.stdout
 
 
-def test_tutorial_render_test_and_pytest(workspace: Workspace, http_sink) -> None:
+def test_tutorial_render_test_and_pytest(workspace: Workspace, tocsin_http_sink) -> None:
     (render,) = workspace.run(EXAMPLES["tutorial-render"])
     assert render.returncode == 0, render.stderr
     assert render.stdout.strip() == EXAMPLES["tutorial-render-output"].strip()
     assert "AbCdEf.123" not in render.stdout
 
     # The same terminal, with GOTIFY_URL pointing at a local server instead of push.example.org.
-    test, pytest_run = workspace.run(EXAMPLES["tutorial-send"], GOTIFY_URL=http_sink.url)
+    test, pytest_run = workspace.run(EXAMPLES["tutorial-send"], GOTIFY_URL=tocsin_http_sink.url)
     assert test.returncode == 0, test.stderr
     assert re.sub(r"\d+ ms", "N ms", test.stderr.strip()) == re.sub(r"\d+ ms", "N ms", EXAMPLES["tutorial-send-output"])
-    sent = http_sink.last
+    sent = tocsin_http_sink.last
     assert (sent.path, sent.header("x-gotify-key")) == ("/message", "AbCdEf.123")
     assert sent.json()["title"] == "tocsin test notification: this target works"
     assert pytest_run.returncode == 0, pytest_run.stdout[-3000:] + pytest_run.stderr[-2000:]
@@ -201,9 +201,9 @@ def test_hook_signatures_match_hookspecs() -> None:
         assert firstresult == bool(spec.tocsin_spec.get("firstresult")), name
 
 
-def test_enrich_plugin_adds_the_run_link_and_counts_outcomes(tmp_path: Path, make_notifier, capsys) -> None:
+def test_enrich_plugin_adds_the_run_link_and_counts_outcomes(tmp_path: Path, tocsin_make_notifier, capsys) -> None:
     (tmp_path / "enrich.py").write_text(FILES["deploy/enrich.py"])
-    notifier = make_notifier(
+    notifier = tocsin_make_notifier(
         [{"name": "screen", "channel": "console", "format": "json"}], notifications={"plugins": ["./enrich.py"]}
     )
     assert notifier.notify(Event("job_failed", data={"run_id": "run-7"})).ok
@@ -236,7 +236,7 @@ def test_check_function_turns_ok_false_into_errors() -> None:
     assert caught.value.retry_after == 30
 
 
-def test_logfile_channel_steers_retries_by_its_errors(tmp_path: Path, make_notifier) -> None:
+def test_logfile_channel_steers_retries_by_its_errors(tmp_path: Path, tocsin_make_notifier) -> None:
     (tmp_path / "tocsin_logfile.py").write_text(FILES["deploy/tocsin_logfile.py"])
     log = tmp_path / "events.log"
     targets = [
@@ -245,7 +245,7 @@ def test_logfile_channel_steers_retries_by_its_errors(tmp_path: Path, make_notif
     ]
     if Path("/dev/full").exists():
         targets.append({"name": "full-disk", "channel": "logfile", "path": "/dev/full"})
-    notifier = make_notifier(targets, notifications={"plugins": ["./tocsin_logfile.py"]})
+    notifier = tocsin_make_notifier(targets, notifications={"plugins": ["./tocsin_logfile.py"]})
     report = notifier.notify(Event("backup_failed", title="Backup failed:\nnas"))
     assert report["log"].ok and log.read_text().endswith(" failure Backup failed: nas\n")
     assert (report["under-a-file"].attempts, report["under-a-file"].error) == (1, "cannot write x.log: Not a directory")
@@ -271,21 +271,21 @@ def test_secrets_in_the_template_context_show_as_stars(tmp_path: Path) -> None:
 
 
 # -- 6. deployment tweaks ---------------------------------------------------------------------------
-def test_deployment_wrapper_and_template_override(workspace: Workspace, http_sink) -> None:
-    env = {"GOTIFY_URL": http_sink.url, "GOTIFY_TOKEN": "AbCdEf.deploy"}
+def test_deployment_wrapper_and_template_override(workspace: Workspace, tocsin_http_sink) -> None:
+    env = {"GOTIFY_URL": tocsin_http_sink.url, "GOTIFY_TOKEN": "AbCdEf.deploy"}
     (render,) = workspace.run(EXAMPLES["deploy-render"], **env)
     assert render.returncode == 0, render.stderr
     assert render.stdout.strip() == EXAMPLES["deploy-render-output"].strip()
     (send,) = workspace.run("tocsin send backup_failed --config deploy/tocsin.toml -d run_name=nas", **env)
     assert send.returncode == 0, send.stderr
-    body = http_sink.last.json()
+    body = tocsin_http_sink.last.json()
     assert (body["title"], body["priority"]) == ("[prod] Backup failed: nas", 10)
     assert body["message"].endswith("Runbook: https://wiki.example.org/runbooks/nas")
 
 
-def test_tryfirst_plugin_pre_empts_one_target(tmp_path: Path, make_notifier) -> None:
+def test_tryfirst_plugin_pre_empts_one_target(tmp_path: Path, tocsin_make_notifier) -> None:
     (tmp_path / "ceo.py").write_text(FILES["deploy/ceo.py"])
-    notifier = make_notifier(
+    notifier = tocsin_make_notifier(
         [
             {"name": "ceo-phone", "channel": "console", "format": "json"},
             {"name": "screen", "channel": "console", "format": "json"},

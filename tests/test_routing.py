@@ -15,8 +15,8 @@ def routed(notifier, event, **kwargs) -> dict[str, str]:
 
 
 @pytest.fixture
-def notifier(make_notifier):
-    return make_notifier(
+def notifier(tocsin_make_notifier):
+    return tocsin_make_notifier(
         [
             {"name": "all", "channel": "console"},
             {"name": "jobs", "channel": "console", "events": ["job_*", "queue_finished"]},
@@ -52,21 +52,21 @@ def test_named_targets_bypass_rules(notifier):
         notifier.route(Event("user_login"), targets=["failure"])
 
 
-def test_extra_targets_at_submission(notifier, testchan, http_sink):
-    extra = [Target("job-owner", "testchan", {"url": http_sink.url}), {"name": "x", "channel": "console"}]
+def test_extra_targets_at_submission(notifier, testchan, tocsin_http_sink):
+    extra = [Target("job-owner", "testchan", {"url": tocsin_http_sink.url}), {"name": "x", "channel": "console"}]
     result = routed(notifier, Event("user_login"), extra_targets=extra)
     assert result["job-owner"] == "send" and result["x"] == "send"
     report = notifier.notify(Event("user_login"), extra_targets=extra[:1])
     assert report["job-owner"].outcome is Outcome.DELIVERED
-    assert http_sink.last.json()["type"] == "user_login"
+    assert tocsin_http_sink.last.json()["type"] == "user_login"
     with pytest.raises(ConfigError, match="already used"):
         notifier.route(Event("user_login"), extra_targets=[{"name": "all", "channel": "console"}])
     with pytest.raises(ConfigError, match=r"extra_targets: targets\[0\]\.url: required"):
         notifier.route(Event("user_login"), extra_targets=[{"name": "y", "channel": "testchan"}])
 
 
-def test_master_switch(make_notifier, capsys):
-    notifier = make_notifier([{"name": "all", "channel": "console"}], notifications={"enabled": False})
+def test_master_switch(tocsin_make_notifier, capsys):
+    notifier = tocsin_make_notifier([{"name": "all", "channel": "console"}], notifications={"enabled": False})
     report = notifier.notify(Event("job_failed"))
     assert [(r.outcome, r.reason) for r in report.receipts] == [(Outcome.SKIPPED, "notifications disabled")]
     assert report.ok

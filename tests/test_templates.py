@@ -12,9 +12,9 @@ from tocsin.testing import HOSTILE_STRINGS, hostile_event
 from .conftest import write
 
 
-def test_lookup_event_specific_then_default(testchan, tmp_path, make_notifier):
+def test_lookup_event_specific_then_default(testchan, tmp_path, tocsin_make_notifier):
     write(tmp_path / "tpl" / "testchan" / "job_failed.json.j2", '{"which": "deployment job_failed", "t": {{ title }}}')
-    notifier = make_notifier(
+    notifier = tocsin_make_notifier(
         [{"name": "t", "channel": "testchan", "url": "http://127.0.0.1:9"}],
         notifications={"template_dirs": ["tpl"]},
     )
@@ -22,11 +22,11 @@ def test_lookup_event_specific_then_default(testchan, tmp_path, make_notifier):
     assert notifier.render("t", Event("job_completed")).body["title"] == "✅ Job completed"  # packaged default
 
 
-def test_loader_order_deployment_then_target_dir_then_channel(testchan, tmp_path, make_notifier):
+def test_loader_order_deployment_then_target_dir_then_channel(testchan, tmp_path, tocsin_make_notifier):
     write(tmp_path / "deploy" / "testchan" / "job_completed.json.j2", '{"which": "deployment job_completed"}')
     write(tmp_path / "team" / "testchan" / "default.json.j2", '{"which": "target dir default"}')
     write(tmp_path / "team" / "testchan" / "job_failed.json.j2", '{"which": "target dir job_failed"}')
-    notifier = make_notifier(
+    notifier = tocsin_make_notifier(
         [
             {"name": "a", "channel": "testchan", "url": "http://127.0.0.1:9", "template_dir": "team"},
             {"name": "b", "channel": "testchan", "url": "http://127.0.0.1:9"},
@@ -40,9 +40,9 @@ def test_loader_order_deployment_then_target_dir_then_channel(testchan, tmp_path
     assert notifier.render("b", Event("queue_finished")).body == {"which": "package queue_finished"}
 
 
-def test_a_deployment_default_overrides_the_packages_event_specific_templates(testchan, tmp_path, make_notifier):
+def test_a_deployment_default_overrides_the_packages_event_specific_templates(testchan, tmp_path, tocsin_make_notifier):
     write(tmp_path / "deploy" / "testchan" / "default.json.j2", '{"which": "deployment default"}')
-    notifier = make_notifier(
+    notifier = tocsin_make_notifier(
         [{"name": "b", "channel": "testchan", "url": "http://127.0.0.1:9"}],
         notifications={"template_dirs": ["deploy"]},
     )
@@ -50,7 +50,7 @@ def test_a_deployment_default_overrides_the_packages_event_specific_templates(te
     assert notifier.render("b", Event("job_failed")).body == {"which": "deployment default"}
 
 
-def test_override_can_extend_the_packaged_template(testchan, tmp_path, make_notifier):
+def test_override_can_extend_the_packaged_template(testchan, tmp_path, tocsin_make_notifier):
     write(
         tmp_path / "tpl" / "console" / "default.txt.j2",
         '{% extends "tocsin:console/default.txt.j2" %}',
@@ -59,7 +59,7 @@ def test_override_can_extend_the_packaged_template(testchan, tmp_path, make_noti
         tmp_path / "tpl" / "testchan" / "default.json.j2",
         '{"wrapped": {% include "testchan:testchan/default.json.j2" %}}',
     )
-    notifier = make_notifier(
+    notifier = tocsin_make_notifier(
         [{"name": "c", "channel": "console"}, {"name": "t", "channel": "testchan", "url": "http://127.0.0.1:9"}],
         notifications={"template_dirs": ["tpl"]},
     )
@@ -67,8 +67,8 @@ def test_override_can_extend_the_packaged_template(testchan, tmp_path, make_noti
     assert notifier.render("t", Event("job_failed")).body["wrapped"]["title"] == "❌ Job failed"
 
 
-def test_templates_compile_once(testchan, make_notifier):
-    notifier = make_notifier([{"name": "t", "channel": "testchan", "url": "http://127.0.0.1:9"}])
+def test_templates_compile_once(testchan, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([{"name": "t", "channel": "testchan", "url": "http://127.0.0.1:9"}])
     target = notifier.target("t")
     env = notifier.templates.environment("json", target.template_dir)
     notifier.render("t", Event("job_failed"))
@@ -77,8 +77,8 @@ def test_templates_compile_once(testchan, make_notifier):
     assert env.get_template("testchan/default.json.j2") is first
 
 
-def test_hostile_data_renders_valid_json(testchan, make_notifier):
-    notifier = make_notifier(
+def test_hostile_data_renders_valid_json(testchan, tocsin_make_notifier):
+    notifier = tocsin_make_notifier(
         [
             {"name": "t", "channel": "testchan", "url": "http://127.0.0.1:9"},
             {"name": "c", "channel": "console", "format": "json"},
@@ -96,9 +96,9 @@ def test_hostile_data_renders_valid_json(testchan, make_notifier):
     assert len(body["data"]["error"]) > 1024 * 1024
 
 
-def test_html_is_autoescaped(tmp_path, make_notifier):
+def test_html_is_autoescaped(tmp_path, tocsin_make_notifier):
     write(tmp_path / "tpl" / "console" / "default.html.j2", "<p>{{ title }}</p><pre>{{ error }}</pre>")
-    notifier = make_notifier([{"name": "c", "channel": "console"}], notifications={"template_dirs": ["tpl"]})
+    notifier = tocsin_make_notifier([{"name": "c", "channel": "console"}], notifications={"template_dirs": ["tpl"]})
     target = notifier.target("c")
     event = Event("job_failed", title="</script><script>alert(1)</script>", data={"error": "<b>x</b> & y"})
     html = notifier.templates.render_html(event, target)
@@ -111,23 +111,23 @@ def test_html_is_autoescaped(tmp_path, make_notifier):
     assert "🎉" in notifier.templates.render_html(Event("job_failed", data={"error": "🎉 𝔘"}), target)
 
 
-def test_subject_part_is_one_line(tmp_path, make_notifier):
+def test_subject_part_is_one_line(tmp_path, tocsin_make_notifier):
     write(tmp_path / "tpl" / "console" / "default.subject.j2", "{{ title }}")
-    notifier = make_notifier([{"name": "c", "channel": "console"}], notifications={"template_dirs": ["tpl"]})
+    notifier = tocsin_make_notifier([{"name": "c", "channel": "console"}], notifications={"template_dirs": ["tpl"]})
     subject = notifier.templates.render_text(
         Event("job_failed", title="a\r\nBcc: x@example.org\nc"), notifier.target("c"), part="subject"
     )
     assert subject == "a Bcc: x@example.org c"
 
 
-def test_template_errors_name_the_template_and_line(testchan, tmp_path, make_notifier):
+def test_template_errors_name_the_template_and_line(testchan, tmp_path, tocsin_make_notifier):
     write(
         tmp_path / "tpl" / "testchan" / "job_failed.json.j2",
         '{\n  "a": {{ title }},\n  "b": {{ data.x | nosuchfilter }}\n}',
     )
     write(tmp_path / "tpl" / "testchan" / "job_completed.json.j2", '{\n  "a": {{ title }},\n  "b": {{ 1 / 0 }}\n}')
     write(tmp_path / "tpl" / "testchan" / "job_started.json.j2", '{"a": {{ title }},}')
-    notifier = make_notifier(
+    notifier = tocsin_make_notifier(
         [{"name": "t", "channel": "testchan", "url": "http://127.0.0.1:9"}],
         notifications={"template_dirs": ["tpl"]},
     )
@@ -141,17 +141,17 @@ def test_template_errors_name_the_template_and_line(testchan, tmp_path, make_not
         notifier.render("t", Event("job_started"))
 
 
-def test_missing_template_lists_the_names_tried(testchan, make_notifier, tmp_path):
-    notifier = make_notifier([{"name": "c", "channel": "console"}])
+def test_missing_template_lists_the_names_tried(testchan, tocsin_make_notifier, tmp_path):
+    notifier = tocsin_make_notifier([{"name": "c", "channel": "console"}])
     with pytest.raises(TemplateError, match=r"looked for console/job_failed.md.j2, console/default.md.j2"):
         notifier.templates.render_text(Event("job_failed"), notifier.target("c"), part="md")
 
 
-def test_a_template_failure_fails_that_target_only(testchan, tmp_path, http_sink, make_notifier):
+def test_a_template_failure_fails_that_target_only(testchan, tmp_path, tocsin_http_sink, tocsin_make_notifier):
     write(tmp_path / "tpl" / "testchan" / "default.json.j2", "{{ broken")
-    notifier = make_notifier(
+    notifier = tocsin_make_notifier(
         [
-            {"name": "broken", "channel": "testchan", "url": http_sink.url},
+            {"name": "broken", "channel": "testchan", "url": tocsin_http_sink.url},
             {"name": "c", "channel": "console", "stream": "stderr"},
         ],
         notifications={"template_dirs": ["tpl"]},
@@ -160,4 +160,4 @@ def test_a_template_failure_fails_that_target_only(testchan, tmp_path, http_sink
     assert report["broken"].outcome.value == "failed"
     assert "testchan/default.json.j2" in report["broken"].error
     assert report["c"].outcome.value == "delivered"
-    assert http_sink.requests == []
+    assert tocsin_http_sink.requests == []

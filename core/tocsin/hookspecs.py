@@ -7,9 +7,13 @@ Order of calls for one event (see ``Notifier.anotify``):
 3. For each message: ``deliver(message, target, transport)`` → awaitable, once per attempt.
 4. ``delivery_finished(event, message, receipt)`` — after each target's final outcome.
 
-``format_message`` and ``deliver`` are *firstresult*: every plugin sees every target and answers only
-for its own channels (return ``None`` otherwise); the first non-None answer wins. A deployment changes
-one channel's messages without forking it with ``@hookimpl(tryfirst=True)`` (pre-empt) or
+``register_commands(cli)`` is called once by the ``tocsin`` command line, so a plugin can add commands.
+
+``format_message`` and ``deliver`` are *firstresult* and are called per channel: the core calls them on
+the plugin that owns ``target.channel`` plus the plugins that own no channel (a deployment's tweaks), never
+on other channel plugins (``PluginRegistry.hook_for``). Channel plugins register them ``trylast``, so a
+deployment's plain ``@hookimpl`` runs first and can pre-empt them; the first non-None answer wins. A
+deployment changes one channel's messages without forking it with ``@hookimpl(tryfirst=True)`` (pre-empt) or
 ``@hookimpl(wrapper=True)`` (post-process what the channel produced). The core never fans one hook
 call out over several targets, so one target's failure cannot stop another's.
 """
@@ -62,11 +66,12 @@ def prepare_event(event: Event, config: Config) -> Event | None:
 def format_message(event: Event, target: Target, templates: Templates) -> Message | None:
     """Turn ``event`` into the :class:`tocsin.Message` ``target`` will receive, or ``None``.
 
-    Called once per (event, target), when the event is accepted. Return ``None`` unless
-    ``target.channel`` is one of yours. Use ``templates`` to render the channel's Jinja templates
-    (``templates.render_json(event, target)`` and friends) so deployments can override them by file
-    name. Raise :class:`tocsin.TemplateError` (or let the template's own error propagate) when the
-    message cannot be built; the target is reported failed and the others go on.
+    Called once per (event, target), when the event is accepted, on the plugin that owns
+    ``target.channel`` (and on hook-only plugins, which return ``None`` for channels they leave alone).
+    Use ``templates`` to render the channel's Jinja templates (``templates.render_json(event, target)``
+    and friends) so deployments can override them by file name. Raise :class:`tocsin.TemplateError`
+    (or let the template's own error propagate) when the message cannot be built; the target is
+    reported failed and the others go on.
 
     ``firstresult``: the first non-None answer wins, so ``@hookimpl(tryfirst=True)`` pre-empts a
     channel and ``@hookimpl(wrapper=True)`` can post-process its message (``message = yield``).
@@ -75,7 +80,10 @@ def format_message(event: Event, target: Target, templates: Templates) -> Messag
 
 @hookspec(firstresult=True)
 def deliver(message: Message, target: Target, transport: Transport) -> Awaitable[Any] | None:
-    """Send ``message`` to ``target``: return an awaitable, or ``None`` if the channel is not yours.
+    """Send ``message`` to ``target``: return an awaitable (a plain ``def`` returning one, or an ``async def``).
+
+    Called, like ``format_message``, only on the plugin that owns ``target.channel`` and on hook-only
+    plugins (which return ``None`` to leave a delivery alone).
 
     Called once per attempt (so signatures and timestamps are fresh on each retry). Write it as a plain
     ``def`` returning ``transport.post_json(...)`` (HTTP) or ``transport.run_sync(fn, ...)`` (blocking
@@ -94,4 +102,20 @@ def delivery_finished(event: Event, message: Message | None, receipt: Receipt) -
 
     Called once per target per event, after the last attempt (or when the target was skipped or could
     not be formatted, with ``message`` None). Exceptions are logged and swallowed.
+    """
+
+
+@hookspec
+def register_commands(cli: Any) -> None:
+    """Add commands to the ``tocsin`` command line: ``cli`` is its ``click.Group``.
+
+    Called once per CLI run, when a command is not a built-in one (or ``tocsin --help`` lists them all)::
+
+        @hookimpl
+        def register_commands(cli):
+            @cli.command()
+            def inbox():
+                "Show what the local inbox received."
+
+    An exception here is reported as a warning; the built-in commands keep working.
     """

@@ -189,7 +189,8 @@ class Notifier:
 
     def format(self, event: Event, target: Target) -> Message:
         """The message ``target``'s channel makes of ``event`` (nothing is sent)."""
-        message = self.registry.hook.format_message(event=event, target=target, templates=self.templates)
+        hooks = self.registry.hook_for(target.channel)
+        message = hooks.format_message(event=event, target=target, templates=self.templates)
         if message is None:
             raise TemplateError(f"no installed plugin formats channel {target.channel!r} (target {target.name!r})")
         return message
@@ -244,7 +245,12 @@ class Notifier:
                 continue
             policy = RetryPolicy.for_target(target, self.config.settings)
             jobs.append(
-                (message, deliver_with_retries(self.registry.hook, message, target, transport, policy, semaphore))
+                (
+                    message,
+                    deliver_with_retries(
+                        self.registry.hook_for(target.channel), message, target, transport, policy, semaphore
+                    ),
+                )
             )
         for (message, _), receipt in zip(jobs, await asyncio.gather(*(job for _, job in jobs)), strict=True):
             receipts.append(receipt)

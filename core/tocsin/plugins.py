@@ -30,7 +30,7 @@ from .channel import Channel
 from .errors import PluginError
 from .structure import suggest
 
-__all__ = ["CHANNEL_GROUP", "HOOKS_GROUP", "LOAD_PLUGINS_ENV", "ChannelInfo", "PluginRegistry"]
+__all__ = ["CHANNEL_GROUP", "HOOKS_GROUP", "LOAD_PLUGINS_ENV", "ChannelHooks", "ChannelInfo", "PluginRegistry"]
 
 CHANNEL_GROUP = "tocsin"
 HOOKS_GROUP = "tocsin.plugins"
@@ -45,6 +45,14 @@ class ChannelInfo:
     distribution: str
     version: str
     plugin: Any = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class ChannelHooks:
+    """The per-channel hook callers :meth:`PluginRegistry.hook_for` returns."""
+
+    format_message: Any
+    deliver: Any
 
 
 def _dist_of(ep: metadata.EntryPoint) -> tuple[str, str]:
@@ -65,6 +73,7 @@ class PluginRegistry:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.channels: dict[str, ChannelInfo] = {}
+        self._channel_hooks: dict[str, ChannelHooks] = {}
         self._load_entrypoints = load_entrypoints
         self._loaded_eps: set[tuple[str, str]] = set()
         self._all_loaded = False
@@ -114,6 +123,7 @@ class PluginRegistry:
             if self.pm.is_registered(plugin):
                 self.pm.unregister(plugin)
             raise PluginError(f"plugin {name or plugin!r} ({distribution}): {exc}") from exc
+        self._channel_hooks.clear()
         impl = getattr(plugin, "tocsin_channels", None)
         if impl is None:
             return
@@ -201,6 +211,26 @@ class PluginRegistry:
         for info in self.channels.values():
             filters.update(info.spec.filters)
         return filters
+
+    def hook_for(self, channel: str) -> ChannelHooks:
+        """The hooks that may answer for ``channel``: its owner's plus those of plugins that own no channel.
+
+        ``format_message`` and ``deliver`` are called through this (pluggy's ``subset_hook_caller``, as
+        pytest's ``item.ihook`` narrows hooks to a node's plugins), so a channel plugin never sees another
+        channel's targets: it needs no ``if target.channel != ...`` guard, and one that forgets it, or
+        whose ``async def`` hookimpl returns a coroutine for every call, cannot take over another channel.
+        A deployment's hook-only plugins (wrappers, ``tryfirst`` overrides) still see every channel.
+        """
+        hooks = self._channel_hooks.get(channel)
+        if hooks is None:
+            owner = self.channels[channel].plugin if channel in self.channels else None
+            others = {id(info.plugin): info.plugin for info in self.channels.values() if info.plugin is not owner}
+            hooks = ChannelHooks(
+                format_message=self.pm.subset_hook_caller("format_message", list(others.values())),
+                deliver=self.pm.subset_hook_caller("deliver", list(others.values())),
+            )
+            self._channel_hooks[channel] = hooks
+        return hooks
 
     @property
     def hook(self) -> Any:

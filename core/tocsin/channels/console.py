@@ -37,8 +37,6 @@ def tocsin_channels() -> list[Channel]:
 
 @hookimpl(trylast=True)
 def format_message(event: Any, target: Any, templates: Any) -> Message | None:
-    if target.channel != "console":
-        return None
     if target.options.format == "json":
         return Message.for_event(event, target, body=templates.render_json(event, target))
     return Message.for_event(event, target, text=templates.render_text(event, target))
@@ -53,7 +51,5 @@ def _write(stream_name: str, text: str) -> None:
 
 @hookimpl(trylast=True)
 def deliver(message: Message, target: Any, transport: Any) -> Any:
-    if target.channel != "console":
-        return None
     text = json.dumps(message.body, ensure_ascii=False, indent=2) if message.body is not None else message.text or ""
     return transport.run_sync(_write, target.options.stream, text)

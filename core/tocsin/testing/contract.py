@@ -100,7 +100,7 @@ class ChannelContract:
     distribution: ClassVar[str] = ""
     #: Found through an entry point in the ``tocsin`` group (False for channels built into the core).
     entry_point: ClassVar[bool] = True
-    #: Delivers over HTTP through ``transport.post_json`` (runs the HTTP answer checks on ``http_sink``).
+    #: Delivers over HTTP through ``transport.post_json`` (runs the HTTP answer checks on ``tocsin_http_sink``).
     http: ClassVar[bool] = True
     #: What goes on the wire is a JSON document (checked to parse under hostile data).
     sends_json: ClassVar[bool] = True
@@ -134,10 +134,10 @@ class ChannelContract:
         raise NotImplementedError(f"{type(self).__name__} must implement target_options(self, sink_url)")
 
     @pytest.fixture
-    def sink(self, http_sink: HttpSink) -> HttpSink:
-        """What receives deliveries. Non-HTTP channels override this fixture (``smtp_sink``, ``capsys``)."""
-        http_sink.default = self.success_reply
-        return http_sink
+    def sink(self, tocsin_http_sink: HttpSink) -> HttpSink:
+        """What receives deliveries. Non-HTTP channels override this fixture (``tocsin_smtp_sink``, ``capsys``)."""
+        tocsin_http_sink.default = self.success_reply
+        return tocsin_http_sink
 
     def sink_url(self, sink: Any) -> Any:
         """The address handed to :meth:`target_options`: the HTTP sink's base URL."""
@@ -279,17 +279,17 @@ class ChannelContract:
         opts = dict(self.target_options(self.sink_url(sink)) if options is None else options)
         return {"name": self.target_name, "channel": self.channel, **opts, **keys}
 
-    def notifier(self, make_notifier: Any, sink: Any, **kwargs: Any) -> Notifier:
+    def notifier(self, tocsin_make_notifier: Any, sink: Any, **kwargs: Any) -> Notifier:
         """A notifier from a real ``tocsin.toml`` with one target of this channel."""
         notifications = kwargs.pop("notifications", None)
-        return make_notifier([self.target(sink, **kwargs)], notifications=notifications)
+        return tocsin_make_notifier([self.target(sink, **kwargs)], notifications=notifications)
 
     def receipt(self, notifier: Notifier, event: Event) -> Receipt:
         return notifier.notify(event, targets=[self.target_name])[self.target_name]
 
-    def config_problems(self, make_notifier: Any, table: Mapping[str, Any]) -> list[str]:
+    def config_problems(self, tocsin_make_notifier: Any, table: Mapping[str, Any]) -> list[str]:
         with pytest.raises(ConfigError) as caught:
-            make_notifier([table])
+            tocsin_make_notifier([table])
         return caught.value.problems
 
     def secrets_of(self, notifier: Notifier) -> list[str]:
@@ -343,7 +343,7 @@ class ChannelContract:
         assert all(option["doc"] for option in row["options"])
 
     # -- options validation -------------------------------------------------------------------------
-    def test_missing_required_option_names_file_and_key(self, make_notifier: Any, sink: Any) -> None:
+    def test_missing_required_option_names_file_and_key(self, tocsin_make_notifier: Any, sink: Any) -> None:
         """Leaving out a required option is ``tocsin.toml: targets[0].<key>: required``."""
         keys = self.required_options_missing()
         if not keys:
@@ -351,10 +351,10 @@ class ChannelContract:
         for key in keys:
             table = self.target(sink)
             table.pop(key, None)
-            problems = self.config_problems(make_notifier, table)
+            problems = self.config_problems(tocsin_make_notifier, table)
             assert any(f"tocsin.toml: targets[0].{key}: required" in p for p in problems), problems
 
-    def test_wrong_option_names_file_and_key(self, make_notifier: Any, sink: Any) -> None:
+    def test_wrong_option_names_file_and_key(self, tocsin_make_notifier: Any, sink: Any) -> None:
         """A wrongly typed (or invalid) option is an error naming file and key, never a secret's value."""
         bad = self.bad_options()
         if not bad:
@@ -363,16 +363,16 @@ class ChannelContract:
         hints = typing.get_type_hints(options_class)
         secret_keys = {option_key(f) for f in attrs.fields(options_class) if "Secret" in str(hints[f.name])}
         for key, value in bad.items():
-            problems = self.config_problems(make_notifier, {**self.target(sink), key: value})
+            problems = self.config_problems(tocsin_make_notifier, {**self.target(sink), key: value})
             named = [p for p in problems if f"tocsin.toml: targets[0].{key}: " in p]
             assert named, f"{key} = {value!r} gave no error naming tocsin.toml: targets[0].{key}: {problems}"
             if key in secret_keys and isinstance(value, str) and len(value) >= 4:
                 assert all(value not in p for p in problems), f"the error shows the secret option {key}'s value"
 
     # -- rendering ----------------------------------------------------------------------------------
-    def test_renders_every_standard_event_type(self, make_notifier: Any, sink: Any) -> None:
+    def test_renders_every_standard_event_type(self, tocsin_make_notifier: Any, sink: Any) -> None:
         """Every type in ``tocsin.EVENT_TYPES`` formats into a plain, serializable Message."""
-        notifier = self.notifier(make_notifier, sink)
+        notifier = self.notifier(tocsin_make_notifier, sink)
         for event_type in EVENT_TYPES:
             event = sample_event(event_type)
             message = notifier.render(self.target_name, event)
@@ -388,11 +388,13 @@ class ChannelContract:
                 assert message.body is not None, f"{event_type}: sends_json but the message has no body"
             self.check_message(message, event)
 
-    def test_hostile_event_is_delivered_safely(self, make_notifier: Any, sink: Any, hostile_event: Any) -> None:
+    def test_hostile_event_is_delivered_safely(
+        self, tocsin_make_notifier: Any, sink: Any, tocsin_hostile_event: Any
+    ) -> None:
         """Hostile data (quotes, CR/LF, mentions, HTML, 1 MB error, 40 extra fields) cannot break the payload."""
-        notifier = self.notifier(make_notifier, sink)
+        notifier = self.notifier(tocsin_make_notifier, sink)
         for event_type in self.hostile_event_types:
-            event = hostile_event(event_type)
+            event = tocsin_hostile_event(event_type)
             message = notifier.render(self.target_name, event)
             receipt = self.receipt(notifier, event)
             assert receipt.outcome is Outcome.DELIVERED, f"{event_type}: {receipt.error}"
@@ -411,9 +413,9 @@ class ChannelContract:
             self.check_hostile(message, payload, headers)
 
     # -- secrets ------------------------------------------------------------------------------------
-    def test_secrets_absent_from_reprs_and_messages(self, make_notifier: Any, sink: Any) -> None:
+    def test_secrets_absent_from_reprs_and_messages(self, tocsin_make_notifier: Any, sink: Any) -> None:
         """No Secret option value in the target's or message's repr, or in ``Message.to_dict()``."""
-        notifier = self.notifier(make_notifier, sink, options=self.secret_options(self.sink_url(sink)))
+        notifier = self.notifier(tocsin_make_notifier, sink, options=self.secret_options(self.sink_url(sink)))
         secrets = self.secrets_of(notifier)
         if not secrets:
             pytest.skip(f"channel {self.channel!r} has no Secret option")
@@ -427,11 +429,11 @@ class ChannelContract:
             self.assert_no_secret(json.dumps(message.to_dict(), ensure_ascii=False), secrets, "Message.to_dict()")
 
     def test_secrets_absent_from_errors_and_logs(
-        self, make_notifier: Any, sink: Any, caplog: pytest.LogCaptureFixture
+        self, tocsin_make_notifier: Any, sink: Any, caplog: pytest.LogCaptureFixture
     ) -> None:
         """A server that quotes the credentials back: the receipt's error and the logs stay redacted."""
         caplog.set_level(logging.DEBUG)
-        notifier = self.notifier(make_notifier, sink, options=self.secret_options(self.sink_url(sink)))
+        notifier = self.notifier(tocsin_make_notifier, sink, options=self.secret_options(self.sink_url(sink)))
         secrets = self.secrets_of(notifier)
         if not secrets:
             pytest.skip(f"channel {self.channel!r} has no Secret option")
@@ -446,9 +448,9 @@ class ChannelContract:
             self.assert_no_secret(record.getMessage(), secrets, f"the log record {record.name}")
 
     # -- retries ------------------------------------------------------------------------------------
-    def test_server_errors_are_retried_then_delivered(self, make_notifier: Any, sink: Any) -> None:
+    def test_server_errors_are_retried_then_delivered(self, tocsin_make_notifier: Any, sink: Any) -> None:
         """5xx answers are retried (with backoff) until the server recovers."""
-        notifier = self.notifier(make_notifier, sink)
+        notifier = self.notifier(tocsin_make_notifier, sink)
         before = self.attempts_seen(sink)
         self.script_answers(sink, *(f"retryable:{status}" for status in self.retryable_statuses))
         receipt = self.receipt(notifier, sample_event("job_failed"))
@@ -457,11 +459,11 @@ class ChannelContract:
         assert receipt.attempts == expected
         assert self.attempts_seen(sink) - before == expected
 
-    def test_rate_limit_waits_for_retry_after(self, make_notifier: Any, sink: Any) -> None:
+    def test_rate_limit_waits_for_retry_after(self, tocsin_make_notifier: Any, sink: Any) -> None:
         """429 with ``Retry-After`` is retried after that wait, not the (millisecond) backoff."""
         if not self.http:
             pytest.skip("Retry-After is an HTTP answer")
-        notifier = self.notifier(make_notifier, sink)
+        notifier = self.notifier(tocsin_make_notifier, sink)
         before = self.attempts_seen(sink)
         self.script_answers(sink, "rate_limited:0.4")
         receipt = self.receipt(notifier, sample_event("job_failed"))
@@ -470,9 +472,9 @@ class ChannelContract:
         first, second = sink.requests[before], sink.requests[before + 1]
         assert second.received_at - first.received_at >= 0.35, "the retry did not wait for Retry-After"
 
-    def test_client_errors_fail_without_retry(self, make_notifier: Any, sink: Any) -> None:
+    def test_client_errors_fail_without_retry(self, tocsin_make_notifier: Any, sink: Any) -> None:
         """4xx answers fail the target at once: one attempt, the status and a reason in the receipt."""
-        notifier = self.notifier(make_notifier, sink)
+        notifier = self.notifier(tocsin_make_notifier, sink)
         for status in self.permanent_statuses:
             before = self.attempts_seen(sink)
             self.script_answers(sink, f"permanent:{status}")
@@ -485,13 +487,13 @@ class ChannelContract:
                 assert receipt.status_code == status
 
     # -- templates ----------------------------------------------------------------------------------
-    def test_template_override_by_file_name(self, make_notifier: Any, sink: Any, tmp_path: Path) -> None:
+    def test_template_override_by_file_name(self, tocsin_make_notifier: Any, sink: Any, tmp_path: Path) -> None:
         """A file of the same name in the deployment's ``template_dirs`` wins over the packaged one."""
         name, content = self.override_template()
         folder = tmp_path / "deployment-templates"
         (folder / self.folder).mkdir(parents=True)
         (folder / self.folder / name).write_text(content, encoding="utf-8")
-        notifier = self.notifier(make_notifier, sink, notifications={"template_dirs": [str(folder)]})
+        notifier = self.notifier(tocsin_make_notifier, sink, notifications={"template_dirs": [str(folder)]})
         event_type = OVERRIDE_EVENT_TYPE if name.startswith("default.") else name.split(".", 1)[0]
         event = sample_event(event_type)
         message = notifier.render(self.target_name, event)
@@ -505,11 +507,11 @@ class ChannelContract:
         assert OVERRIDE_MARKER in wire, "the overridden template's output did not reach the wire"
 
     # -- command line -------------------------------------------------------------------------------
-    def test_cli_test_sends_the_sample(self, make_notifier: Any, sink: Any) -> None:
+    def test_cli_test_sends_the_sample(self, tocsin_make_notifier: Any, sink: Any) -> None:
         """``tocsin test <target> --config tocsin.toml`` sends the sample event and exits 0."""
         if not self.cli:
             pytest.skip("cli = False")
-        notifier = self.notifier(make_notifier, sink)
+        notifier = self.notifier(tocsin_make_notifier, sink)
         seen = self.attempts_seen(sink) if self.http else None
         result = _run_cli("test", self.target_name, "--config", str(notifier.config.path))
         assert result.returncode == 0, result.stderr

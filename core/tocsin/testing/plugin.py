@@ -1,12 +1,12 @@
 """The pytest plugin (entry point ``pytest11: tocsin``): fixtures for tocsin and channel authors.
 
-* ``http_sink`` — an :class:`~tocsin.testing.HttpSink` on 127.0.0.1, closed after the test.
-* ``smtp_sink`` — an SMTP server on 127.0.0.1 recording messages (needs ``aiosmtpd``).
-* ``make_notifier`` — ``make_notifier(targets, notifications={...}, source={...})`` writes a real
+* ``tocsin_http_sink`` — an :class:`~tocsin.testing.HttpSink` on 127.0.0.1, closed after the test.
+* ``tocsin_smtp_sink`` — an SMTP server on 127.0.0.1 recording messages (needs ``aiosmtpd``).
+* ``tocsin_make_notifier`` — ``tocsin_make_notifier(targets, notifications={...}, source={...})`` writes a real
   ``tocsin.toml`` in the test's temp folder and returns ``Notifier.from_file(...)`` (closed after the
   test). Retries back off in milliseconds so retry tests stay quick.
-* ``sample_events`` — one sample event of each standard type.
-* ``hostile_event`` — the factory :func:`tocsin.testing.hostile_event`.
+* ``tocsin_sample_events`` — one sample event of each standard type.
+* ``tocsin_hostile_event`` — the factory :func:`tocsin.testing.hostile_event`.
 """
 
 from __future__ import annotations
@@ -35,14 +35,14 @@ FAST_SETTINGS = {
 
 
 @pytest.fixture
-def http_sink() -> Iterator[HttpSink]:
+def tocsin_http_sink() -> Iterator[HttpSink]:
     """A recording HTTP server on 127.0.0.1 (answers 200 "ok" unless scripted)."""
     with HttpSink() as sink:
         yield sink
 
 
 @pytest.fixture
-def smtp_sink() -> Iterator[Any]:
+def tocsin_smtp_sink() -> Iterator[Any]:
     """A recording SMTP server on 127.0.0.1 (plain, no auth). See ``tocsin.testing.smtp`` for TLS/AUTH."""
     pytest.importorskip("aiosmtpd", reason="the smtp_sink fixture needs aiosmtpd (pip install tocsin[testing])")
     from .smtp import SmtpSink
@@ -55,8 +55,8 @@ NotifierFactory = Callable[..., Notifier]
 
 
 @pytest.fixture
-def make_notifier(tmp_path: Path) -> Iterator[NotifierFactory]:
-    """Build a notifier from a real config file: ``make_notifier([{"name": ..., "channel": ...}])``."""
+def tocsin_make_notifier(tmp_path: Path) -> Iterator[NotifierFactory]:
+    """Build a notifier from a real config file: ``tocsin_make_notifier([{"name": ..., "channel": ...}])``."""
     made: list[Notifier] = []
 
     def factory(
@@ -82,12 +82,12 @@ def make_notifier(tmp_path: Path) -> Iterator[NotifierFactory]:
 
 
 @pytest.fixture
-def sample_events() -> list[Event]:
+def tocsin_sample_events() -> list[Event]:
     """One sample event (dummy data) of each standard event type."""
     return [sample_event(name) for name in EVENT_TYPES]
 
 
 @pytest.fixture
-def hostile_event() -> Callable[..., Event]:
+def tocsin_hostile_event() -> Callable[..., Event]:
     """The hostile-event factory: ``hostile_event("job_failed")``."""
     return _hostile_event

@@ -69,7 +69,7 @@ class Recorded:
 class HttpSink:
     """An HTTP server on 127.0.0.1 that records requests and answers from a script.
 
-    Use as a context manager (or the ``http_sink`` fixture). ``url`` is its base URL; any path and method
+    Use as a context manager (or the ``tocsin_http_sink`` fixture). ``url`` is its base URL; any path and method
     are accepted. ``max_in_flight`` is the highest number of requests handled at once.
     """
 

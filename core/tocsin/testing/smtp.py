@@ -1,6 +1,6 @@
 """A real SMTP server on 127.0.0.1 for tests: :class:`SmtpSink` (aiosmtpd in a thread).
 
-Plain by default (the ``smtp_sink`` fixture); ``starttls=True`` or ``implicit_tls=True`` serve a
+Plain by default (the ``tocsin_smtp_sink`` fixture); ``starttls=True`` or ``implicit_tls=True`` serve a
 certificate for 127.0.0.1/localhost signed by a throwaway CA (``trustme``), whose PEM file is
 ``sink.ca_file`` and whose client context is ``sink.client_ssl_context()``. ``user``/``password`` turn
 on AUTH LOGIN and PLAIN (required before MAIL); ``refuse(address)`` makes RCPT TO fail for an address;

@@ -65,13 +65,13 @@ def test_render_message_json_is_what_an_outbox_stores(tmp_path):
     assert TOKEN not in result.stdout
 
 
-def test_test_command_sends_the_sample_event(tmp_path, http_sink):
+def test_test_command_sends_the_sample_event(tmp_path, tocsin_http_sink):
     config = write(tmp_path, thread_id="998877665544332211")
-    env = {"DISCORD_WEBHOOK_URL": f"{http_sink.url}/api/webhooks/42/{TOKEN}"}
+    env = {"DISCORD_WEBHOOK_URL": f"{tocsin_http_sink.url}/api/webhooks/42/{TOKEN}"}
     result = run_cli("test", "team-discord", "--config", config, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert "team-discord  delivered  1 attempt  HTTP 200" in result.stderr
-    request = http_sink.last
+    request = tocsin_http_sink.last
     assert parse_qs(urlsplit(request.path).query) == {"wait": ["true"], "thread_id": ["998877665544332211"]}
     body = request.json()
     assert body["embeds"][0]["title"] == "✅ tocsin test notification: this target works"
@@ -79,10 +79,10 @@ def test_test_command_sends_the_sample_event(tmp_path, http_sink):
     assert body["allowed_mentions"] == {"parse": []}
 
 
-def test_test_command_reports_a_deleted_webhook(tmp_path, http_sink):
-    http_sink.reply(Reply(404, {"message": "Unknown Webhook", "code": 10015}))
+def test_test_command_reports_a_deleted_webhook(tmp_path, tocsin_http_sink):
+    tocsin_http_sink.reply(Reply(404, {"message": "Unknown Webhook", "code": 10015}))
     config = write(tmp_path)
-    env = {"DISCORD_WEBHOOK_URL": f"{http_sink.url}/api/webhooks/42/{TOKEN}"}
+    env = {"DISCORD_WEBHOOK_URL": f"{tocsin_http_sink.url}/api/webhooks/42/{TOKEN}"}
     result = run_cli("test", "team-discord", "--config", config, cwd=tmp_path, env=env)
     assert result.returncode == 1
     assert "HTTP 404: webhook not found or token invalid (was it deleted?) [Discord: Unknown Webhook" in result.stderr

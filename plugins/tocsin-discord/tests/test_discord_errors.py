@@ -13,9 +13,9 @@ TOKEN = "s3cr3t-t0ken-do-not-print"
 NOT_FOUND = "webhook not found or token invalid (was it deleted?)"
 
 
-def notifier_for(make_notifier, url, **settings):
+def notifier_for(tocsin_make_notifier, url, **settings):
     target = {"name": "team-discord", "channel": "discord", "url": url}
-    return make_notifier([target], notifications=settings or None)
+    return tocsin_make_notifier([target], notifications=settings or None)
 
 
 def webhook_url(sink):
@@ -23,36 +23,42 @@ def webhook_url(sink):
 
 
 @pytest.mark.parametrize("reply", [Reply(204), Reply(200, {"id": "1", "channel_id": "2", "content": "x"})])
-def test_204_and_200_are_delivered(make_notifier, http_sink, reply):
-    http_sink.reply(reply)
-    receipt = notifier_for(make_notifier, webhook_url(http_sink)).notify(sample_event("job_failed"))["team-discord"]
+def test_204_and_200_are_delivered(tocsin_make_notifier, tocsin_http_sink, reply):
+    tocsin_http_sink.reply(reply)
+    receipt = notifier_for(tocsin_make_notifier, webhook_url(tocsin_http_sink)).notify(sample_event("job_failed"))[
+        "team-discord"
+    ]
     assert receipt.outcome is Outcome.DELIVERED
     assert receipt.status_code == reply.status
     assert receipt.attempts == 1
 
 
-def test_429_waits_retry_after_from_the_json_body_then_retries(make_notifier, http_sink):
-    http_sink.reply(
+def test_429_waits_retry_after_from_the_json_body_then_retries(tocsin_make_notifier, tocsin_http_sink):
+    tocsin_http_sink.reply(
         Reply(429, {"message": "You are being rate limited.", "retry_after": 0.4, "global": False}), Reply(204)
     )
-    receipt = notifier_for(make_notifier, webhook_url(http_sink)).notify(sample_event("job_failed"))["team-discord"]
+    receipt = notifier_for(tocsin_make_notifier, webhook_url(tocsin_http_sink)).notify(sample_event("job_failed"))[
+        "team-discord"
+    ]
     assert receipt.outcome is Outcome.DELIVERED and receipt.attempts == 2
-    first, second = http_sink.requests
+    first, second = tocsin_http_sink.requests
     assert second.received_at - first.received_at >= 0.4
     assert second.json() == first.json()  # the same message, resent
 
 
-def test_429_waits_retry_after_header_then_retries(make_notifier, http_sink):
-    http_sink.reply(Reply(429, "slow down", headers={"Retry-After": "1"}), Reply(204))
-    receipt = notifier_for(make_notifier, webhook_url(http_sink)).notify(sample_event("job_failed"))["team-discord"]
+def test_429_waits_retry_after_header_then_retries(tocsin_make_notifier, tocsin_http_sink):
+    tocsin_http_sink.reply(Reply(429, "slow down", headers={"Retry-After": "1"}), Reply(204))
+    receipt = notifier_for(tocsin_make_notifier, webhook_url(tocsin_http_sink)).notify(sample_event("job_failed"))[
+        "team-discord"
+    ]
     assert receipt.outcome is Outcome.DELIVERED and receipt.attempts == 2
-    first, second = http_sink.requests
+    first, second = tocsin_http_sink.requests
     assert second.received_at - first.received_at >= 0.95
 
 
-def test_429_that_outlasts_the_retry_deadline_fails_saying_so(make_notifier, http_sink):
-    http_sink.reply(Reply(429, {"message": "You are being rate limited.", "retry_after": 60, "global": True}))
-    notifier = notifier_for(make_notifier, webhook_url(http_sink), retry_deadline=5.0)
+def test_429_that_outlasts_the_retry_deadline_fails_saying_so(tocsin_make_notifier, tocsin_http_sink):
+    tocsin_http_sink.reply(Reply(429, {"message": "You are being rate limited.", "retry_after": 60, "global": True}))
+    notifier = notifier_for(tocsin_make_notifier, webhook_url(tocsin_http_sink), retry_deadline=5.0)
     receipt = notifier.notify(sample_event("job_failed"))["team-discord"]
     assert receipt.outcome is Outcome.FAILED and receipt.attempts == 1
     assert "HTTP 429" in receipt.error and "retry deadline" in receipt.error
@@ -66,11 +72,15 @@ def test_429_that_outlasts_the_retry_deadline_fails_saying_so(make_notifier, htt
         (404, "", None),
     ],
 )
-def test_401_and_404_are_permanent_and_say_the_webhook_is_gone(make_notifier, http_sink, status, discord_body, detail):
-    http_sink.reply(Reply(status, discord_body))
-    receipt = notifier_for(make_notifier, webhook_url(http_sink)).notify(sample_event("job_failed"))["team-discord"]
+def test_401_and_404_are_permanent_and_say_the_webhook_is_gone(
+    tocsin_make_notifier, tocsin_http_sink, status, discord_body, detail
+):
+    tocsin_http_sink.reply(Reply(status, discord_body))
+    receipt = notifier_for(tocsin_make_notifier, webhook_url(tocsin_http_sink)).notify(sample_event("job_failed"))[
+        "team-discord"
+    ]
     assert receipt.outcome is Outcome.FAILED
-    assert receipt.attempts == 1 and len(http_sink.requests) == 1  # not retried
+    assert receipt.attempts == 1 and len(tocsin_http_sink.requests) == 1  # not retried
     assert receipt.status_code == status
     assert receipt.error.startswith(f"HTTP {status}: {NOT_FOUND}")
     if detail:
@@ -78,7 +88,7 @@ def test_401_and_404_are_permanent_and_say_the_webhook_is_gone(make_notifier, ht
     assert TOKEN not in receipt.error and "/api/webhooks" not in receipt.error
 
 
-def test_400_keeps_discords_json_error_text(make_notifier, http_sink):
+def test_400_keeps_discords_json_error_text(tocsin_make_notifier, tocsin_http_sink):
     answer = {
         "message": "Invalid Form Body",
         "code": 50035,
@@ -92,31 +102,37 @@ def test_400_keeps_discords_json_error_text(make_notifier, http_sink):
             }
         },
     }
-    http_sink.reply(Reply(400, answer))
-    receipt = notifier_for(make_notifier, webhook_url(http_sink)).notify(sample_event("job_failed"))["team-discord"]
+    tocsin_http_sink.reply(Reply(400, answer))
+    receipt = notifier_for(tocsin_make_notifier, webhook_url(tocsin_http_sink)).notify(sample_event("job_failed"))[
+        "team-discord"
+    ]
     assert receipt.outcome is Outcome.FAILED and receipt.attempts == 1
     assert receipt.error.startswith("HTTP 400: {")
     for text in ('"message":"Invalid Form Body"', '"code":50035', "BASE_TYPE_MAX_LENGTH", "Must be 256 or fewer"):
         assert text in receipt.error
 
 
-def test_400_with_an_old_style_field_error_is_kept_too(make_notifier, http_sink):
-    http_sink.reply(Reply(400, {"username": ['Username cannot contain "discord"']}))
-    receipt = notifier_for(make_notifier, webhook_url(http_sink)).notify(sample_event("job_failed"))["team-discord"]
+def test_400_with_an_old_style_field_error_is_kept_too(tocsin_make_notifier, tocsin_http_sink):
+    tocsin_http_sink.reply(Reply(400, {"username": ['Username cannot contain "discord"']}))
+    receipt = notifier_for(tocsin_make_notifier, webhook_url(tocsin_http_sink)).notify(sample_event("job_failed"))[
+        "team-discord"
+    ]
     assert receipt.error == 'HTTP 400: {"username":["Username cannot contain \\"discord\\""]}'
 
 
-def test_5xx_is_retried(make_notifier, http_sink):
-    http_sink.reply(Reply(502, "bad gateway"), Reply(503, {"message": "upstream"}), Reply(204))
-    receipt = notifier_for(make_notifier, webhook_url(http_sink)).notify(sample_event("job_failed"))["team-discord"]
+def test_5xx_is_retried(tocsin_make_notifier, tocsin_http_sink):
+    tocsin_http_sink.reply(Reply(502, "bad gateway"), Reply(503, {"message": "upstream"}), Reply(204))
+    receipt = notifier_for(tocsin_make_notifier, webhook_url(tocsin_http_sink)).notify(sample_event("job_failed"))[
+        "team-discord"
+    ]
     assert receipt.outcome is Outcome.DELIVERED and receipt.attempts == 3
 
 
-def test_connection_refused_is_retried_then_reported_without_the_token(make_notifier):
+def test_connection_refused_is_retried_then_reported_without_the_token(tocsin_make_notifier):
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    notifier = notifier_for(make_notifier, f"http://127.0.0.1:{port}/api/webhooks/42/{TOKEN}", max_retries=1)
+    notifier = notifier_for(tocsin_make_notifier, f"http://127.0.0.1:{port}/api/webhooks/42/{TOKEN}", max_retries=1)
     receipt = notifier.notify(sample_event("job_failed"))["team-discord"]
     assert receipt.outcome is Outcome.FAILED and receipt.attempts == 2
     assert "could not connect" in receipt.error

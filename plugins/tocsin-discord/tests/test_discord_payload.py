@@ -74,20 +74,20 @@ def all_strings(value):
             yield from all_strings(item)
 
 
-def send(make_notifier, sink, event, **options):
-    notifier = make_notifier([discord_target(sink, **options)], source={"instance": "prod-scheduler"})
+def send(tocsin_make_notifier, sink, event, **options):
+    notifier = tocsin_make_notifier([discord_target(sink, **options)], source={"instance": "prod-scheduler"})
     report = notifier.notify(event)
     assert report.ok, report["team-discord"].summary()
     return sink.last
 
 
-def test_failed_job_is_one_red_embed_with_fields_error_link_footer_and_time(make_notifier, http_sink):
+def test_failed_job_is_one_red_embed_with_fields_error_link_footer_and_time(tocsin_make_notifier, tocsin_http_sink):
     event = sample_event(
         "job_failed",
         source={"instance": "prod-scheduler"},
         occurred_at=datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc),
     )
-    request = send(make_notifier, http_sink, event)
+    request = send(tocsin_make_notifier, tocsin_http_sink, event)
 
     assert request.method == "POST"
     url = urlsplit(request.path)
@@ -124,16 +124,16 @@ def test_failed_job_is_one_red_embed_with_fields_error_link_footer_and_time(make
         ("job_started", 0x5865F2, "ℹ️"),  # info: blurple
     ],
 )
-def test_colour_and_mark_follow_severity(make_notifier, http_sink, event_type, colour, mark):
-    body = send(make_notifier, http_sink, sample_event(event_type)).json()
+def test_colour_and_mark_follow_severity(tocsin_make_notifier, tocsin_http_sink, event_type, colour, mark):
+    body = send(tocsin_make_notifier, tocsin_http_sink, sample_event(event_type)).json()
     assert body["embeds"][0]["color"] == colour
     assert body["embeds"][0]["title"].startswith(mark + " ")
 
 
-def test_username_avatar_and_thread_id(make_notifier, http_sink):
+def test_username_avatar_and_thread_id(tocsin_make_notifier, tocsin_http_sink):
     request = send(
-        make_notifier,
-        http_sink,
+        tocsin_make_notifier,
+        tocsin_http_sink,
         sample_event("job_completed"),
         username="Nightly jobs",
         avatar_url="https://example.org/bot.png",
@@ -145,44 +145,46 @@ def test_username_avatar_and_thread_id(make_notifier, http_sink):
     assert body["avatar_url"] == "https://example.org/bot.png"
 
 
-def test_thread_id_may_be_a_toml_integer(make_notifier, http_sink):
-    request = send(make_notifier, http_sink, sample_event("job_completed"), thread_id=1122334455667788990)
+def test_thread_id_may_be_a_toml_integer(tocsin_make_notifier, tocsin_http_sink):
+    request = send(tocsin_make_notifier, tocsin_http_sink, sample_event("job_completed"), thread_id=1122334455667788990)
     assert parse_qs(urlsplit(request.path).query)["thread_id"] == ["1122334455667788990"]
 
 
-def test_content_off_sends_the_embed_alone(make_notifier, http_sink):
-    body = send(make_notifier, http_sink, sample_event("job_failed"), content=False).json()
+def test_content_off_sends_the_embed_alone(tocsin_make_notifier, tocsin_http_sink):
+    body = send(tocsin_make_notifier, tocsin_http_sink, sample_event("job_failed"), content=False).json()
     assert "content" not in body
     assert len(body["embeds"]) == 1
     assert body["allowed_mentions"] == {"parse": []}
 
 
-def test_role_mention_pings_on_failure_only(make_notifier, http_sink):
-    notifier = make_notifier([discord_target(http_sink, mention=f"role:{ROLE}")])
+def test_role_mention_pings_on_failure_only(tocsin_make_notifier, tocsin_http_sink):
+    notifier = tocsin_make_notifier([discord_target(tocsin_http_sink, mention=f"role:{ROLE}")])
     assert notifier.notify(sample_event("job_failed")).ok
-    failed = http_sink.last.json()
+    failed = tocsin_http_sink.last.json()
     assert failed["content"] == f"<@&{ROLE}> ❌ Job failed: nightly-etl"
     assert failed["allowed_mentions"] == {"parse": [], "roles": [ROLE]}
 
     assert notifier.notify(sample_event("job_completed")).ok
-    completed = http_sink.last.json()
+    completed = tocsin_http_sink.last.json()
     assert "<@" not in completed["content"]
     assert completed["allowed_mentions"] == {"parse": []}
 
 
-def test_user_mention_in_discord_syntax_with_content_off_and_mention_when(make_notifier, http_sink):
-    notifier = make_notifier(
-        [discord_target(http_sink, mention=f"<@{USER}>", content=False, mention_when=["failure", "warning"])]
+def test_user_mention_in_discord_syntax_with_content_off_and_mention_when(tocsin_make_notifier, tocsin_http_sink):
+    notifier = tocsin_make_notifier(
+        [discord_target(tocsin_http_sink, mention=f"<@{USER}>", content=False, mention_when=["failure", "warning"])]
     )
     assert notifier.notify(sample_event("job_cancelled")).ok
-    body = http_sink.last.json()
+    body = tocsin_http_sink.last.json()
     assert body["content"] == f"<@{USER}>"  # the ping needs content; nothing else is added
     assert body["allowed_mentions"] == {"parse": [], "users": [USER]}
 
 
-def test_hostile_failure_stays_within_every_limit_and_pings_nobody(make_notifier, http_sink, hostile_event):
-    event = hostile_event("job_failed")
-    body = send(make_notifier, http_sink, event).json()
+def test_hostile_failure_stays_within_every_limit_and_pings_nobody(
+    tocsin_make_notifier, tocsin_http_sink, tocsin_hostile_event
+):
+    event = tocsin_hostile_event("job_failed")
+    body = send(tocsin_make_notifier, tocsin_http_sink, event).json()
 
     assert limit_violations(body) == []
     assert body["allowed_mentions"] == {"parse": []}
@@ -215,17 +217,19 @@ def test_hostile_failure_stays_within_every_limit_and_pings_nobody(make_notifier
 
 
 @pytest.mark.parametrize("event_type", ["job_completed", "queue_finished", "backup_failed", "user_login"])
-def test_hostile_data_in_every_template_stays_within_limits(make_notifier, http_sink, hostile_event, event_type):
-    body = send(make_notifier, http_sink, hostile_event(event_type), mention=f"role:{ROLE}").json()
+def test_hostile_data_in_every_template_stays_within_limits(
+    tocsin_make_notifier, tocsin_http_sink, tocsin_hostile_event, event_type
+):
+    body = send(tocsin_make_notifier, tocsin_http_sink, tocsin_hostile_event(event_type), mention=f"role:{ROLE}").json()
     assert limit_violations(body) == []
     for text in all_strings(body):
         assert not re.search(r"@(everyone|here)", text, re.IGNORECASE)
     assert set(body["allowed_mentions"]) <= {"parse", "roles"} and body["allowed_mentions"]["parse"] == []
 
 
-def test_non_bmp_text_counts_as_discord_counts_it(make_notifier, http_sink):
+def test_non_bmp_text_counts_as_discord_counts_it(tocsin_make_notifier, tocsin_http_sink):
     event = Event("job_completed", title="🎉" * 300, data={"run_name": "𝔘" * 2000, "note": "漢字 rtl \u202eevil"})
-    body = send(make_notifier, http_sink, event).json()
+    body = send(tocsin_make_notifier, tocsin_http_sink, event).json()
     assert limit_violations(body) == []
     embed = body["embeds"][0]
     assert embed["title"].startswith("✅ 🎉🎉") and embed["title"].endswith("…")
@@ -234,18 +238,18 @@ def test_non_bmp_text_counts_as_discord_counts_it(make_notifier, http_sink):
     assert values["Note"] == "漢字 rtl \u202eevil"
 
 
-def test_many_long_fields_are_cut_to_the_6000_total(make_notifier, http_sink):
+def test_many_long_fields_are_cut_to_the_6000_total(tocsin_make_notifier, tocsin_http_sink):
     data = {f"field_{i:02d}": "v" * 2000 for i in range(30)}
-    body = send(make_notifier, http_sink, Event("job_completed", data=data)).json()
+    body = send(tocsin_make_notifier, tocsin_http_sink, Event("job_completed", data=data)).json()
     assert limit_violations(body) == []
     fields = body["embeds"][0]["fields"]
     assert fields[-1]["name"] == "…" and fields[-1]["value"].endswith("more fields not shown")
     assert all(f["value"].endswith("…") for f in fields[:-1])
 
 
-def test_error_with_code_fences_cannot_escape_its_block(make_notifier, http_sink):
+def test_error_with_code_fences_cannot_escape_its_block(tocsin_make_notifier, tocsin_http_sink):
     error = "boom ```\n@everyone **bold** [x](http://evil.example)\n``` after ````` end"
-    body = send(make_notifier, http_sink, sample_event("job_failed", data={"error": error})).json()
+    body = send(tocsin_make_notifier, tocsin_http_sink, sample_event("job_failed", data={"error": error})).json()
     description = body["embeds"][0]["description"]
     block = description[description.index("```") :]
     assert block.startswith("```\n") and block.endswith("\n```")

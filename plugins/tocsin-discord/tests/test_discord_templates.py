@@ -20,35 +20,37 @@ def write_template(folder, name, text):
     return folder
 
 
-def test_a_default_json_j2_in_template_dirs_wins(tmp_path, make_notifier, http_sink):
+def test_a_default_json_j2_in_template_dirs_wins(tmp_path, tocsin_make_notifier, tocsin_http_sink):
     overrides = write_template(
         tmp_path / "notify-templates",
         "default.json.j2",
         '{"content": {{ "[ops] " ~ title }}, "embeds": [{"title": {{ title }}, "color": {{ color_int }}}]}',
     )
-    notifier = make_notifier([target(http_sink)], notifications={"template_dirs": [str(overrides)]})
+    notifier = tocsin_make_notifier([target(tocsin_http_sink)], notifications={"template_dirs": [str(overrides)]})
     assert notifier.notify(sample_event("backup_failed")).ok  # no packaged backup_failed template: default
-    body = http_sink.last.json()
+    body = tocsin_http_sink.last.json()
     assert body["content"] == "[ops] Backup failed: nightly-etl"
     assert body["embeds"] == [{"title": "Backup failed: nightly-etl", "color": 0xE01E5A}]
     assert body["allowed_mentions"] == {"parse": []}  # still added by the plugin
     # the deployment's default also replaces the packaged event-specific layouts (job_failed, …)
     assert notifier.notify(sample_event("job_failed")).ok
-    assert http_sink.last.json()["content"] == "[ops] Job failed: nightly-etl"
+    assert tocsin_http_sink.last.json()["content"] == "[ops] Job failed: nightly-etl"
 
 
-def test_an_event_specific_override_replaces_only_that_event(tmp_path, make_notifier, http_sink):
+def test_an_event_specific_override_replaces_only_that_event(tmp_path, tocsin_make_notifier, tocsin_http_sink):
     overrides = write_template(
         tmp_path / "notify-templates", "job_failed.json.j2", '{"content": {{ "FAILED: " ~ data.run_name }}}'
     )
-    notifier = make_notifier([target(http_sink)], notifications={"template_dirs": [str(overrides)]})
+    notifier = tocsin_make_notifier([target(tocsin_http_sink)], notifications={"template_dirs": [str(overrides)]})
     assert notifier.notify(sample_event("job_failed")).ok
-    assert http_sink.last.json() == {"content": "FAILED: nightly-etl", "allowed_mentions": {"parse": []}}
+    assert tocsin_http_sink.last.json() == {"content": "FAILED: nightly-etl", "allowed_mentions": {"parse": []}}
     assert notifier.notify(sample_event("job_completed")).ok
-    assert http_sink.last.json()["embeds"][0]["title"] == "✅ Job completed: nightly-etl"  # packaged
+    assert tocsin_http_sink.last.json()["embeds"][0]["title"] == "✅ Job completed: nightly-etl"  # packaged
 
 
-def test_an_override_can_extend_the_packaged_template_and_replace_one_block(tmp_path, make_notifier, http_sink):
+def test_an_override_can_extend_the_packaged_template_and_replace_one_block(
+    tmp_path, tocsin_make_notifier, tocsin_http_sink
+):
     overrides = write_template(
         tmp_path / "notify-templates",
         "default.json.j2",
@@ -57,21 +59,23 @@ def test_an_override_can_extend_the_packaged_template_and_replace_one_block(tmp_
         '        {"name": "Owner", "value": {{ data.owner | discord_escape }}, "inline": false}\n'
         "{% endblock %}\n",
     )
-    notifier = make_notifier([target(http_sink)], notifications={"template_dirs": [str(overrides)]})
+    notifier = tocsin_make_notifier([target(tocsin_http_sink)], notifications={"template_dirs": [str(overrides)]})
     assert notifier.notify(sample_event("backup_completed", data={"owner": "data_team"})).ok
-    embed = http_sink.last.json()["embeds"][0]
+    embed = tocsin_http_sink.last.json()["embeds"][0]
     assert embed["title"] == "✅ Backup completed: nightly-etl"  # from the packaged template
     assert embed["fields"] == [{"name": "Owner", "value": "data\\_team", "inline": False}]
 
 
-def test_a_targets_own_template_dir_is_searched_before_the_packaged_one(tmp_path, make_notifier, http_sink):
+def test_a_targets_own_template_dir_is_searched_before_the_packaged_one(
+    tmp_path, tocsin_make_notifier, tocsin_http_sink
+):
     own = write_template(tmp_path / "mine", "default.json.j2", '{"content": {{ "mine: " ~ type }}}')
-    notifier = make_notifier([target(http_sink, template_dir=str(own))])
+    notifier = tocsin_make_notifier([target(tocsin_http_sink, template_dir=str(own))])
     assert notifier.notify(sample_event("user_login")).ok
-    assert http_sink.last.json()["content"] == "mine: user_login"
+    assert tocsin_http_sink.last.json()["content"] == "mine: user_login"
 
 
-def test_no_override_can_break_the_limits_or_allow_mass_mentions(tmp_path, make_notifier, http_sink):
+def test_no_override_can_break_the_limits_or_allow_mass_mentions(tmp_path, tocsin_make_notifier, tocsin_http_sink):
     # A template that tries everything: 12 embeds, 30 huge fields each, every text over its limit,
     # its own allowed_mentions, and @everyone in the content.
     overrides = write_template(
@@ -95,11 +99,11 @@ def test_no_override_can_break_the_limits_or_allow_mass_mentions(tmp_path, make_
   ]
 }""",
     )
-    notifier = make_notifier(
-        [target(http_sink, mention=f"role:{ROLE}")], notifications={"template_dirs": [str(overrides)]}
+    notifier = tocsin_make_notifier(
+        [target(tocsin_http_sink, mention=f"role:{ROLE}")], notifications={"template_dirs": [str(overrides)]}
     )
     assert notifier.notify(sample_event("backup_failed")).ok
-    body = http_sink.last.json()
+    body = tocsin_http_sink.last.json()
     assert body["allowed_mentions"] == {"parse": [], "roles": [ROLE]}
     assert body["content"].startswith(f"<@&{ROLE}> @\u200beveryone @\u200bhere ccc") and body["content"].endswith("…")
     assert len(body["content"]) == 2000
@@ -124,18 +128,20 @@ def test_no_override_can_break_the_limits_or_allow_mass_mentions(tmp_path, make_
     assert any(re.fullmatch(r"\d+ more fields? not shown", value) for value in shown)
 
 
-def test_a_template_that_renders_no_object_fails_that_target_with_a_clear_error(tmp_path, make_notifier, http_sink):
+def test_a_template_that_renders_no_object_fails_that_target_with_a_clear_error(
+    tmp_path, tocsin_make_notifier, tocsin_http_sink
+):
     overrides = write_template(tmp_path / "notify-templates", "default.json.j2", "[{{ title }}]")
-    notifier = make_notifier([target(http_sink)], notifications={"template_dirs": [str(overrides)]})
+    notifier = tocsin_make_notifier([target(tocsin_http_sink)], notifications={"template_dirs": [str(overrides)]})
     receipt = notifier.notify(sample_event("backup_failed"))["team-discord"]
     assert receipt.outcome is Outcome.FAILED
     assert "discord template for 'backup_failed' must render a JSON object, got list" in receipt.error
-    assert http_sink.requests == []
+    assert tocsin_http_sink.requests == []
 
 
-def test_a_template_with_nothing_to_send_fails_clearly(tmp_path, make_notifier, http_sink):
+def test_a_template_with_nothing_to_send_fails_clearly(tmp_path, tocsin_make_notifier, tocsin_http_sink):
     overrides = write_template(tmp_path / "notify-templates", "default.json.j2", '{"content": "   ", "embeds": []}')
-    notifier = make_notifier([target(http_sink)], notifications={"template_dirs": [str(overrides)]})
+    notifier = tocsin_make_notifier([target(tocsin_http_sink)], notifications={"template_dirs": [str(overrides)]})
     receipt = notifier.notify(sample_event("backup_failed"))["team-discord"]
     assert receipt.outcome is Outcome.FAILED
     assert "rendered neither content nor embeds" in receipt.error

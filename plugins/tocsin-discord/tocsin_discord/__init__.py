@@ -48,11 +48,9 @@ def allowed_mentions(mention: Mention | None) -> dict[str, Any]:
     return allowed
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def format_message(event: Any, target: Any, templates: Any) -> Message | None:
     """The webhook payload for ``event``: the rendered template, made safe and kept within limits."""
-    if target.channel != CHANNEL:
-        return None
     options: DiscordOptions = target.options
     rendered = templates.render_json(event, target)
     if not isinstance(rendered, Mapping):
@@ -111,7 +109,7 @@ def _discord_detail(response: Response) -> str:
     return ", ".join(parts)
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def deliver(message: Message, target: Any, transport: Any) -> Awaitable[Response] | None:
     """POST the payload to the webhook URL with ``?wait=true`` (and ``thread_id`` when set).
 
@@ -120,8 +118,6 @@ def deliver(message: Message, target: Any, transport: Any) -> Awaitable[Response
     does not return an error", so a delivery could be reported while nothing was posted.
     429 (``retry_after`` or ``Retry-After``), 5xx and network faults are retried by the core.
     """
-    if target.channel != CHANNEL:
-        return None
     options: DiscordOptions = target.options
     params = {"wait": "true"}
     if options.thread_id:

@@ -20,11 +20,11 @@ def deliver(notifier: Any, event: Event, name: str = "mail") -> None:
 
 
 # -- hostile data ------------------------------------------------------------------------------------
-def test_hostile_event_is_escaped_and_harmless(smtp_sink, make_notifier, hostile_event):
-    notifier = make_notifier([target(smtp_sink, subject_prefix="[ci]", event_recipients="also")])
-    event = hostile_event("job_failed")
+def test_hostile_event_is_escaped_and_harmless(tocsin_smtp_sink, tocsin_make_notifier, tocsin_hostile_event):
+    notifier = tocsin_make_notifier([target(tocsin_smtp_sink, subject_prefix="[ci]", event_recipients="also")])
+    event = tocsin_hostile_event("job_failed")
     deliver(notifier, event)
-    mail = smtp_sink.wait_for(1)[0]
+    mail = tocsin_smtp_sink.wait_for(1)[0]
     head, _, _ = mail.raw.partition(b"\r\n\r\n")
 
     # No injected header: the CR/LF in the title and in the user's name stayed inside their values.
@@ -62,7 +62,7 @@ def test_hostile_event_is_escaped_and_harmless(smtp_sink, make_notifier, hostile
     assert text.splitlines()[0].startswith("❌ Subject-ish Bcc: victim@example.org X-Injected: yes @everyone")
 
 
-def test_a_hostile_hook_cannot_inject_a_header_either(smtp_sink, make_notifier):
+def test_a_hostile_hook_cannot_inject_a_header_either(tocsin_smtp_sink, tocsin_make_notifier):
     """Headers are collapsed again at delivery, so even an edited Message stays one header per value."""
     import tocsin
 
@@ -73,19 +73,19 @@ def test_a_hostile_hook_cannot_inject_a_header_either(smtp_sink, make_notifier):
             headers = {**message.headers, "X-Note": "a\r\nBcc: victim@example.org"}
             return Message.from_dict({**message.to_dict(), "subject": "hi\r\nX-Injected: 1", "headers": headers})
 
-    notifier = make_notifier([target(smtp_sink)], plugins=[Meddler()])
+    notifier = tocsin_make_notifier([target(tocsin_smtp_sink)], plugins=[Meddler()])
     deliver(notifier, sample_event("job_failed"))
-    mail = smtp_sink.wait_for(1)[0]
+    mail = tocsin_smtp_sink.wait_for(1)[0]
     assert mail["Subject"] == "hi X-Injected: 1"
     assert mail["X-Note"] == "a Bcc: victim@example.org"
     assert mail["Bcc"] is None and mail["X-Injected"] is None
     assert mail.rcpt_tos == ["ops@example.org"]
 
 
-def test_utf8_subject_is_encoded_and_decodes_back(smtp_sink, make_notifier):
-    notifier = make_notifier([target(smtp_sink, subject_prefix="[Ünïcode]")])
+def test_utf8_subject_is_encoded_and_decodes_back(tocsin_smtp_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([target(tocsin_smtp_sink, subject_prefix="[Ünïcode]")])
     deliver(notifier, Event("job_completed", data={"run_name": "Nacht-Lauf 🌙 日本 𝔘"}))
-    mail = smtp_sink.wait_for(1)[0]
+    mail = tocsin_smtp_sink.wait_for(1)[0]
     assert mail["Subject"] == "[Ünïcode] ✅ Job completed: Nacht-Lauf 🌙 日本 𝔘"
     raw_subject = next(line for line in mail.raw.split(b"\r\n") if line.startswith(b"Subject:"))
     assert raw_subject.isascii() and b"=?utf-8?" in raw_subject
@@ -107,12 +107,12 @@ EVENT = {
         ("only", True, ["owner@example.org", "second@example.org", "ann@example.org"]),
     ],
 )
-def test_event_recipients_modes(mode, notify_user, expected_to, smtp_sink, make_notifier):
-    notifier = make_notifier(
-        [target(smtp_sink, event_recipients=mode, notify_user=notify_user, bcc="audit@example.org")]
+def test_event_recipients_modes(mode, notify_user, expected_to, tocsin_smtp_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier(
+        [target(tocsin_smtp_sink, event_recipients=mode, notify_user=notify_user, bcc="audit@example.org")]
     )
     deliver(notifier, Event("job_failed", data={"run_name": "x"}, **EVENT))
-    mail = smtp_sink.wait_for(1)[0]
+    mail = tocsin_smtp_sink.wait_for(1)[0]
     assert [a.addr_spec for a in mail["To"].addresses] == expected_to
     expected_envelope = expected_to + (["audit@example.org"] if mode != "only" else [])
     assert mail.rcpt_tos == expected_envelope
@@ -123,24 +123,24 @@ def test_event_recipients_modes(mode, notify_user, expected_to, smtp_sink, make_
             assert names["ann@example.org"] == "Ann Example"
 
 
-def test_only_falls_back_to_the_configured_list(smtp_sink, make_notifier):
-    notifier = make_notifier([target(smtp_sink, event_recipients="only", cc="lead@example.org")])
+def test_only_falls_back_to_the_configured_list(tocsin_smtp_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([target(tocsin_smtp_sink, event_recipients="only", cc="lead@example.org")])
     deliver(notifier, Event("job_failed", data={"run_name": "x"}))
-    assert smtp_sink.wait_for(1)[0].rcpt_tos == ["ops@example.org", "lead@example.org"]
+    assert tocsin_smtp_sink.wait_for(1)[0].rcpt_tos == ["ops@example.org", "lead@example.org"]
 
 
-def test_only_event_recipients_without_a_configured_list(smtp_sink, make_notifier):
-    table = target(smtp_sink, event_recipients="only")
+def test_only_event_recipients_without_a_configured_list(tocsin_smtp_sink, tocsin_make_notifier):
+    table = target(tocsin_smtp_sink, event_recipients="only")
     del table["to"]
-    notifier = make_notifier([table])
+    notifier = tocsin_make_notifier([table])
     deliver(notifier, Event("job_failed", user="someone@example.org"))
-    assert smtp_sink.wait_for(1)[0].rcpt_tos == ["someone@example.org"]
+    assert tocsin_smtp_sink.wait_for(1)[0].rcpt_tos == ["someone@example.org"]
     receipt = notifier.notify(Event("job_failed"), targets=["mail"])["mail"]  # names nobody at all
     assert receipt.outcome is Outcome.FAILED and receipt.error.startswith("no recipients")
 
 
-def test_bad_event_recipients_are_dropped_never_sent_to(smtp_sink, make_notifier, caplog):
-    notifier = make_notifier([target(smtp_sink, event_recipients="also")])
+def test_bad_event_recipients_are_dropped_never_sent_to(tocsin_smtp_sink, tocsin_make_notifier, caplog):
+    notifier = tocsin_make_notifier([target(tocsin_smtp_sink, event_recipients="also")])
     hostile = [
         "x@example.org\r\nBcc: victim@example.org",
         "a@example.org, victim@example.org",
@@ -150,31 +150,33 @@ def test_bad_event_recipients_are_dropped_never_sent_to(smtp_sink, make_notifier
         "OK@example.org",  # a duplicate, whatever its case
     ]
     deliver(notifier, Event("job_failed", recipients=hostile))
-    mail = smtp_sink.wait_for(1)[0]
+    mail = tocsin_smtp_sink.wait_for(1)[0]
     assert mail.rcpt_tos == ["ops@example.org", "ok@example.org"]
     assert "victim" not in mail["To"]
     assert "ignoring recipient" in caplog.text
 
 
-def test_recipients_and_sender_show_in_the_message_not_the_options(smtp_sink, make_notifier):
-    notifier = make_notifier([target(smtp_sink, cc="lead@example.org", reply_to="Help <help@example.org>")])
+def test_recipients_and_sender_show_in_the_message_not_the_options(tocsin_smtp_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier(
+        [target(tocsin_smtp_sink, cc="lead@example.org", reply_to="Help <help@example.org>")]
+    )
     message = notifier.render("mail", "job_failed")
     assert message.recipients == ("ops@example.org", "lead@example.org")
     assert message.headers["From"] == SENDER
     assert message.headers["Reply-To"] == "Help <help@example.org>"
     assert message.extra == {"to": ["ops@example.org"]}
     deliver(notifier, sample_event("job_failed"))
-    assert smtp_sink.wait_for(1)[0]["Reply-To"].addresses[0].addr_spec == "help@example.org"
+    assert tocsin_smtp_sink.wait_for(1)[0]["Reply-To"].addresses[0].addr_spec == "help@example.org"
 
 
 # -- the Message --------------------------------------------------------------------------------------
-def test_message_is_plain_serializable_and_secret_free(smtp_sink, make_notifier):
+def test_message_is_plain_serializable_and_secret_free(tocsin_smtp_sink, tocsin_make_notifier):
     password = "Very-Secret-Pw-31337"
-    url = f"smtp://user:{password}@127.0.0.1:{smtp_sink.port}"
-    table = {**target(smtp_sink), "smtp_url": url}
+    url = f"smtp://user:{password}@127.0.0.1:{tocsin_smtp_sink.port}"
+    table = {**target(tocsin_smtp_sink), "smtp_url": url}
     for key in ("host", "port", "security"):
         del table[key]
-    notifier = make_notifier([table])
+    notifier = tocsin_make_notifier([table])
     message = notifier.render("mail", "job_failed")
     data = message.to_dict()
     dumped = json.dumps(data, ensure_ascii=False)
@@ -183,8 +185,8 @@ def test_message_is_plain_serializable_and_secret_free(smtp_sink, make_notifier)
     assert message.subject and message.text and message.html
 
 
-def test_message_id_is_stable_per_event_and_target(smtp_sink, make_notifier):
-    notifier = make_notifier([target(smtp_sink, "a"), target(smtp_sink, "b b/c")])
+def test_message_id_is_stable_per_event_and_target(tocsin_smtp_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([target(tocsin_smtp_sink, "a"), target(tocsin_smtp_sink, "b b/c")])
     event = sample_event("job_failed")
     first = notifier.render("a", event).headers["Message-ID"]
     assert notifier.render("a", event).headers["Message-ID"] == first == f"<{event.id}.a@example.org>"
@@ -192,8 +194,8 @@ def test_message_id_is_stable_per_event_and_target(smtp_sink, make_notifier):
     assert notifier.render("a", sample_event("job_failed")).headers["Message-ID"] != first
 
 
-def test_event_specific_templates(smtp_sink, make_notifier):
-    notifier = make_notifier([target(smtp_sink)])
+def test_event_specific_templates(tocsin_smtp_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([target(tocsin_smtp_sink)])
     failed = notifier.render("mail", "job_failed")
     completed = notifier.render("mail", "job_completed")
     other = notifier.render("mail", "backup_failed")
@@ -207,18 +209,20 @@ def test_event_specific_templates(smtp_sink, make_notifier):
 
 
 # -- template overrides --------------------------------------------------------------------------------
-def test_template_override_by_file_name(smtp_sink, make_notifier, tmp_path):
+def test_template_override_by_file_name(tocsin_smtp_sink, tocsin_make_notifier, tmp_path):
     folder = tmp_path / "notify-templates" / "email"
     folder.mkdir(parents=True)
     (folder / "default.subject.j2").write_text("OVERRIDDEN {{ title }}", encoding="utf-8")
     (folder / "job_failed.html.j2").write_text("<p>custom: {{ title }} {{ error }}</p>", encoding="utf-8")
-    notifier = make_notifier([target(smtp_sink)], notifications={"template_dirs": [str(tmp_path / "notify-templates")]})
+    notifier = tocsin_make_notifier(
+        [target(tocsin_smtp_sink)], notifications={"template_dirs": [str(tmp_path / "notify-templates")]}
+    )
     # default.subject.j2 shapes every event's subject (the event-specific ones extend it) ...
     assert notifier.render("mail", "job_completed").subject == "OVERRIDDEN Job completed: nightly-etl"
     # ... job_failed.html.j2 only job_failed's HTML, still autoescaped.
     event = sample_event("job_failed", data={"error": "<b>boom</b>"})
     deliver(notifier, event)
-    mail = smtp_sink.wait_for(1)[0]
+    mail = tocsin_smtp_sink.wait_for(1)[0]
     assert mail["Subject"] == "OVERRIDDEN Job failed: nightly-etl"
     assert mail.part("html").get_content().strip() == "<p>custom: Job failed: nightly-etl &lt;b&gt;boom&lt;/b&gt;</p>"
     assert "The job failed at step" in mail.part("plain").get_content()  # the packaged text part
@@ -226,8 +230,10 @@ def test_template_override_by_file_name(smtp_sink, make_notifier, tmp_path):
 
 
 # -- tocsin render ---------------------------------------------------------------------------------------
-def test_cli_render_prints_subject_text_and_html(smtp_sink, make_notifier):
-    notifier = make_notifier([target(smtp_sink, subject_prefix="[ci]", user="u", password="Render-Secret-77")])
+def test_cli_render_prints_subject_text_and_html(tocsin_smtp_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier(
+        [target(tocsin_smtp_sink, subject_prefix="[ci]", user="u", password="Render-Secret-77")]
+    )
     result = subprocess.run(
         [sys.executable, "-m", "tocsin", "render", "mail", "job_failed", "-d", "run_name=<nightly>",
          "--config", str(notifier.config.path)],
@@ -242,12 +248,12 @@ def test_cli_render_prints_subject_text_and_html(smtp_sink, make_notifier):
     assert "Job failed: <nightly>" in text and "IOError: disk full" in text
     assert "<title>Job failed: &lt;nightly&gt;</title>" in html and "<pre " in html
     assert "Render-Secret-77" not in out + result.stderr
-    assert smtp_sink.messages == []  # rendering sends nothing
+    assert tocsin_smtp_sink.messages == []  # rendering sends nothing
 
 
-def test_an_internationalised_domain_is_sent_in_its_ascii_form(smtp_sink, make_notifier):
-    notifier = make_notifier([target(smtp_sink, to="Bücher <info@bücher.example>")])
+def test_an_internationalised_domain_is_sent_in_its_ascii_form(tocsin_smtp_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([target(tocsin_smtp_sink, to="Bücher <info@bücher.example>")])
     deliver(notifier, sample_event("job_failed"))
-    mail = smtp_sink.wait_for(1)[0]
+    mail = tocsin_smtp_sink.wait_for(1)[0]
     assert mail.rcpt_tos == ["info@xn--bcher-kva.example"]
     assert mail["To"].addresses[0].display_name == "Bücher"

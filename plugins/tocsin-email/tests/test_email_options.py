@@ -12,9 +12,9 @@ from tocsin import ConfigError
 BASE = {"name": "mail", "channel": "email", "from": "alerts@example.org", "to": "ops@example.org"}
 
 
-def problems(make_notifier: Any, **options: Any) -> str:
+def problems(tocsin_make_notifier: Any, **options: Any) -> str:
     with pytest.raises(ConfigError) as caught:
-        make_notifier([{**BASE, **options}])
+        tocsin_make_notifier([{**BASE, **options}])
     return "\n".join(caught.value.problems)
 
 
@@ -40,8 +40,8 @@ def test_a_parsed_server_never_shows_its_password():
     assert "Secret-Pw-123" not in repr(server) + str(server) + server.label + server.key()
 
 
-def test_discrete_options_and_default_ports(make_notifier):
-    notifier = make_notifier(
+def test_discrete_options_and_default_ports(tocsin_make_notifier):
+    notifier = tocsin_make_notifier(
         [
             {**BASE, "name": "a", "host": "smtp.example.org"},
             {**BASE, "name": "b", "host": "smtp.example.org", "security": "ssl"},
@@ -89,20 +89,20 @@ def test_discrete_options_and_default_ports(make_notifier):
         ({"host": "h", "sender": "x@y"}, "targets[0].sender: unknown key"),
     ],
 )
-def test_config_errors_name_the_key(options, expected, make_notifier):
-    text = problems(make_notifier, **options)
+def test_config_errors_name_the_key(options, expected, tocsin_make_notifier):
+    text = problems(tocsin_make_notifier, **options)
     assert f"tocsin.toml: {expected}" in text
 
 
-def test_a_bad_smtp_url_is_never_repeated(make_notifier):
+def test_a_bad_smtp_url_is_never_repeated(tocsin_make_notifier):
     secret = "Hunter2-Secret-Value"
     for url in (f"https://u:{secret}@h", f"smtp://u:{secret}@h:70000", f"smtp://u:{secret}@h/path"):
-        text = problems(make_notifier, smtp_url=url)
+        text = problems(tocsin_make_notifier, smtp_url=url)
         assert "targets[0].smtp_url:" in text and secret not in text
 
 
-def test_from_is_the_config_key_of_the_sender(make_notifier):
+def test_from_is_the_config_key_of_the_sender(tocsin_make_notifier):
     without = {k: v for k, v in BASE.items() if k != "from"}
     with pytest.raises(ConfigError) as caught:
-        make_notifier([{**without, "host": "h"}])
+        tocsin_make_notifier([{**without, "host": "h"}])
     assert any(p.endswith("targets[0].from: required") for p in caught.value.problems)

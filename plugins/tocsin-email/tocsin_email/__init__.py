@@ -34,17 +34,13 @@ def tocsin_channels() -> list[Channel]:
     ]
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def format_message(event: Event, target: Target, templates: Templates) -> Message | None:
-    if target.channel != CHANNEL:
-        return None
     return compose(event, target, templates)
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def deliver(message: Message, target: Target, transport: Transport) -> Awaitable[None] | None:
-    if target.channel != CHANNEL:
-        return None
     return _deliver(message, target, transport)
 
 

@@ -18,10 +18,10 @@ NTFY_OK = Reply(200, {"id": "sPs7tqR5Ww4S", "time": 1700000000, "event": "messag
 PLUGIN = Path(__file__).resolve().parents[1]
 
 
-def ntfy(http_sink, **options):
+def ntfy(tocsin_http_sink, **options):
     """One ntfy target publishing to the sink."""
-    http_sink.default = NTFY_OK
-    return {"name": "phone", "channel": "ntfy", "url": http_sink.url, "topic": "backups", **options}
+    tocsin_http_sink.default = NTFY_OK
+    return {"name": "phone", "channel": "ntfy", "url": tocsin_http_sink.url, "topic": "backups", **options}
 
 
 def decoded(value: str) -> str:
@@ -46,11 +46,11 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         ("job_started", "2", "information_source"),
     ],
 )
-def test_headers_form_posts_text_to_the_topic(http_sink, make_notifier, event_type, priority, tag):
-    notifier = make_notifier([ntfy(http_sink, token="tk_AgQdq7mVBoFD37zQVN29RhuMzNIz2")])
+def test_headers_form_posts_text_to_the_topic(tocsin_http_sink, tocsin_make_notifier, event_type, priority, tag):
+    notifier = tocsin_make_notifier([ntfy(tocsin_http_sink, token="tk_AgQdq7mVBoFD37zQVN29RhuMzNIz2")])
     report = notifier.notify(sample_event(event_type, data={"run_name": "nightly"}))
     assert report.ok, report
-    request = http_sink.last
+    request = tocsin_http_sink.last
     assert (request.method, request.path) == ("POST", "/backups")
     assert request.header("x-title") == sample_event(event_type, data={"run_name": "nightly"}).title
     assert request.header("x-priority") == priority
@@ -62,39 +62,39 @@ def test_headers_form_posts_text_to_the_topic(http_sink, make_notifier, event_ty
     assert f"· {event_type} · tocsin-sample" in request.text  # the footer: severity, type, instance
 
 
-def test_failure_text_leads_with_the_error(http_sink, make_notifier):
-    notifier = make_notifier([ntfy(http_sink)])
+def test_failure_text_leads_with_the_error(tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([ntfy(tocsin_http_sink)])
     notifier.notify(Event("job_failed", data={"run_name": "etl", "error": "disk full", "duration": 754}))
-    lines = http_sink.last.text.splitlines()
+    lines = tocsin_http_sink.last.text.splitlines()
     assert lines[:3] == ["A job ended with an error.", "", "Error: disk full"]
     assert "Duration: 12m 34s" in lines
-    assert http_sink.last.header("authorization") is None  # no token, no Authorization header
-    assert http_sink.last.header("x-click") is None  # no URL in the event, no click action
+    assert tocsin_http_sink.last.header("authorization") is None  # no token, no Authorization header
+    assert tocsin_http_sink.last.header("x-click") is None  # no URL in the event, no click action
 
 
-def test_priorities_and_tags_from_the_config(http_sink, make_notifier):
-    target = ntfy(http_sink, priorities={"failure": 4, "info": 1}, tags=["backup", "rotating_light"])
-    notifier = make_notifier([target])
+def test_priorities_and_tags_from_the_config(tocsin_http_sink, tocsin_make_notifier):
+    target = ntfy(tocsin_http_sink, priorities={"failure": 4, "info": 1}, tags=["backup", "rotating_light"])
+    notifier = tocsin_make_notifier([target])
     notifier.notify(sample_event("backup_failed"))
-    assert http_sink.last.header("x-priority") == "4"
-    assert http_sink.last.header("x-tags") == "x,backup_failed,backup,rotating_light"
+    assert tocsin_http_sink.last.header("x-priority") == "4"
+    assert tocsin_http_sink.last.header("x-tags") == "x,backup_failed,backup,rotating_light"
     notifier.notify(sample_event("backup_started"))
-    assert http_sink.last.header("x-priority") == "1"
+    assert tocsin_http_sink.last.header("x-priority") == "1"
 
 
-def test_server_url_with_a_path_and_trailing_slash(http_sink, make_notifier):
-    target = ntfy(http_sink)
-    target["url"] = http_sink.url + "/ntfy/"
-    make_notifier([target]).notify(sample_event("job_completed"))
-    assert http_sink.last.path == "/ntfy/backups"
+def test_server_url_with_a_path_and_trailing_slash(tocsin_http_sink, tocsin_make_notifier):
+    target = ntfy(tocsin_http_sink)
+    target["url"] = tocsin_http_sink.url + "/ntfy/"
+    tocsin_make_notifier([target]).notify(sample_event("job_completed"))
+    assert tocsin_http_sink.last.path == "/ntfy/backups"
 
 
 # -- the JSON form --------------------------------------------------------------------------------
-def test_json_form_posts_the_document_to_the_server_root(http_sink, make_notifier):
-    notifier = make_notifier([ntfy(http_sink, form="json", token="tk_json", tags=["nas"])])
+def test_json_form_posts_the_document_to_the_server_root(tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([ntfy(tocsin_http_sink, form="json", token="tk_json", tags=["nas"])])
     report = notifier.notify(sample_event("backup_failed", data={"run_name": "nas-nightly"}))
     assert report.ok, report
-    request = http_sink.last
+    request = tocsin_http_sink.last
     assert (request.method, request.path) == ("POST", "/")
     assert request.header("content-type") == "application/json"
     assert request.header("authorization") == "Bearer tk_json"
@@ -108,49 +108,51 @@ def test_json_form_posts_the_document_to_the_server_root(http_sink, make_notifie
     assert "x-title" not in request.headers
 
 
-def test_the_stored_message_holds_no_topic_or_token(http_sink, make_notifier):
+def test_the_stored_message_holds_no_topic_or_token(tocsin_http_sink, tocsin_make_notifier):
     """A Message is stored and printed: the topic (ntfy's password) and token are added at delivery."""
     for form in ("json", "headers"):
-        notifier = make_notifier([ntfy(http_sink, form=form, token="tk_never_stored")])
+        notifier = tocsin_make_notifier([ntfy(tocsin_http_sink, form=form, token="tk_never_stored")])
         stored = json.dumps(notifier.render("phone", "job_failed").to_dict())
         assert "backups" not in stored and "tk_never_stored" not in stored
 
 
 # -- titles: single line, non-ASCII, limits -------------------------------------------------------
-def test_non_ascii_title_travels_as_rfc2047(http_sink, make_notifier):
+def test_non_ascii_title_travels_as_rfc2047(tocsin_http_sink, tocsin_make_notifier):
     title = "Sauvegarde échouée: base «clients» 🔥 漢字"
-    make_notifier([ntfy(http_sink)]).notify(Event("backup_failed", title=title))
-    raw = http_sink.last.header("x-title")
+    tocsin_make_notifier([ntfy(tocsin_http_sink)]).notify(Event("backup_failed", title=title))
+    raw = tocsin_http_sink.last.header("x-title")
     assert raw.isascii() and raw.startswith("=?UTF-8?B?")
     assert all(len(word) <= 75 for word in raw.split(" "))  # RFC 2047's encoded-word length
     assert decoded(raw) == title
 
 
-def test_ascii_title_that_looks_encoded_is_encoded(http_sink, make_notifier):
+def test_ascii_title_that_looks_encoded_is_encoded(tocsin_http_sink, tocsin_make_notifier):
     """Plain text containing '=?' is encoded too, so ntfy shows it as written instead of decoding it."""
     title = "weird =?UTF-8?B?aGFja2Vk?= title"
-    make_notifier([ntfy(http_sink)]).notify(Event("job_failed", title=title))
-    assert decoded(http_sink.last.header("x-title")) == title
+    tocsin_make_notifier([ntfy(tocsin_http_sink)]).notify(Event("job_failed", title=title))
+    assert decoded(tocsin_http_sink.last.header("x-title")) == title
 
 
-def test_hostile_title_is_one_line_without_control_characters(http_sink, make_notifier, hostile_event):
-    make_notifier([ntfy(http_sink)]).notify(
-        hostile_event("job_failed", title="a\r\nX-Injected: yes\x00\x1b[31m b\u202ec")
+def test_hostile_title_is_one_line_without_control_characters(
+    tocsin_http_sink, tocsin_make_notifier, tocsin_hostile_event
+):
+    tocsin_make_notifier([ntfy(tocsin_http_sink)]).notify(
+        tocsin_hostile_event("job_failed", title="a\r\nX-Injected: yes\x00\x1b[31m b\u202ec")
     )
-    request = http_sink.last
+    request = tocsin_http_sink.last
     assert "x-injected" not in request.headers
     assert decoded(request.header("x-title")) == "a X-Injected: yes [31m b c"
 
 
-def test_message_title_and_tags_stay_within_ntfy_limits(http_sink, make_notifier):
+def test_message_title_and_tags_stay_within_ntfy_limits(tocsin_http_sink, tocsin_make_notifier):
     event = Event(
         "job_failed",
         title="€" * 2000,  # 6,000 bytes of 3-byte characters
         data={"error": "€" * 5000, **{f"field_{i}": "v" * 100 for i in range(60)}},
     )
     tags = [f"tag{i:03d}" + "x" * 20 for i in range(40)]
-    make_notifier([ntfy(http_sink, tags=tags)]).notify(event)
-    request = http_sink.last
+    tocsin_make_notifier([ntfy(tocsin_http_sink, tags=tags)]).notify(event)
+    request = tocsin_http_sink.last
     assert len(request.body) <= 4096 and request.text.endswith("…")  # cut on a character boundary
     title = decoded(request.header("x-title"))
     assert len(title.encode()) <= 1024 and title.endswith("…") and set(title[:-1]) == {"€"}
@@ -158,9 +160,9 @@ def test_message_title_and_tags_stay_within_ntfy_limits(http_sink, make_notifier
     assert request.header("x-tags").startswith("x,job_failed,tag000")
 
 
-def test_json_form_message_is_cut_to_4096_bytes(http_sink, make_notifier, hostile_event):
-    make_notifier([ntfy(http_sink, form="json")]).notify(hostile_event("job_failed"))
-    document = http_sink.last.json()
+def test_json_form_message_is_cut_to_4096_bytes(tocsin_http_sink, tocsin_make_notifier, tocsin_hostile_event):
+    tocsin_make_notifier([ntfy(tocsin_http_sink, form="json")]).notify(tocsin_hostile_event("job_failed"))
+    document = tocsin_http_sink.last.json()
     assert len(document["message"].encode()) <= 4096 and document["message"].endswith("…")
     assert document["message"].count("@everyone") > 0  # ntfy has no mentions: text stays as written
 
@@ -170,33 +172,33 @@ def ntfy_error(status: int, code: int, error: str) -> Reply:
     return Reply(status, {"code": code, "http": status, "error": error, "link": "https://ntfy.sh/docs/publish/"})
 
 
-def test_unauthorized_fails_at_once_with_ntfys_words(http_sink, make_notifier):
-    notifier = make_notifier([ntfy(http_sink, token="tk_revoked_token")])
-    http_sink.reply(ntfy_error(401, 40101, "unauthorized"))
+def test_unauthorized_fails_at_once_with_ntfys_words(tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([ntfy(tocsin_http_sink, token="tk_revoked_token")])
+    tocsin_http_sink.reply(ntfy_error(401, 40101, "unauthorized"))
     receipt = notifier.notify(sample_event("job_failed"))["phone"]
     assert (str(receipt.outcome), receipt.attempts, receipt.status_code) == ("failed", 1, 401)
     assert receipt.error == "HTTP 401: unauthorized (ntfy error 40101) — check the token option"
 
 
-def test_forbidden_topic_and_wrong_url_are_explained(http_sink, make_notifier):
-    notifier = make_notifier([ntfy(http_sink)])
-    http_sink.reply(ntfy_error(403, 40301, "forbidden"), ntfy_error(404, 40401, "page not found"))
+def test_forbidden_topic_and_wrong_url_are_explained(tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([ntfy(tocsin_http_sink)])
+    tocsin_http_sink.reply(ntfy_error(403, 40301, "forbidden"), ntfy_error(404, 40401, "page not found"))
     first = notifier.notify(sample_event("job_failed"))["phone"]
     second = notifier.notify(sample_event("job_failed"))["phone"]
     assert first.error == "HTTP 403: forbidden (ntfy error 40301) — the token may not publish to this topic"
     assert second.error.endswith("check the url option: the ntfy server's base URL, without the topic")
 
 
-def test_rate_limit_is_retried(http_sink, make_notifier):
-    notifier = make_notifier([ntfy(http_sink)])
-    http_sink.reply(ntfy_error(429, 42908, "limit reached: too many messages"))
+def test_rate_limit_is_retried(tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([ntfy(tocsin_http_sink)])
+    tocsin_http_sink.reply(ntfy_error(429, 42908, "limit reached: too many messages"))
     receipt = notifier.notify(sample_event("job_failed"))["phone"]
     assert (str(receipt.outcome), receipt.attempts) == ("delivered", 2)
 
 
-def test_rate_limit_that_never_ends_reports_ntfys_reason(http_sink, make_notifier):
-    notifier = make_notifier([ntfy(http_sink, max_retries=1)])
-    http_sink.reply(*[ntfy_error(429, 42901, "limit reached: too many requests, please be nice")] * 2)
+def test_rate_limit_that_never_ends_reports_ntfys_reason(tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([ntfy(tocsin_http_sink, max_retries=1)])
+    tocsin_http_sink.reply(*[ntfy_error(429, 42901, "limit reached: too many requests, please be nice")] * 2)
     receipt = notifier.notify(sample_event("job_failed"))["phone"]
     assert receipt.attempts == 2
     assert receipt.error == (
@@ -205,9 +207,9 @@ def test_rate_limit_that_never_ends_reports_ntfys_reason(http_sink, make_notifie
     )
 
 
-def test_a_proxys_html_error_page_is_retried_and_summarised(http_sink, make_notifier):
-    notifier = make_notifier([ntfy(http_sink, max_retries=0)])
-    http_sink.reply(Reply(502, "<html><body><h1>502 Bad Gateway</h1></body></html>"))
+def test_a_proxys_html_error_page_is_retried_and_summarised(tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([ntfy(tocsin_http_sink, max_retries=0)])
+    tocsin_http_sink.reply(Reply(502, "<html><body><h1>502 Bad Gateway</h1></body></html>"))
     receipt = notifier.notify(sample_event("job_failed"))["phone"]
     assert receipt.error.startswith("HTTP 502: <html><body><h1>502 Bad Gateway</h1>")
 
@@ -224,9 +226,9 @@ def test_a_proxys_html_error_page_is_retried_and_summarised(http_sink, make_noti
         ({"form": "xml"}, "form: must be one of 'headers', 'json', not 'xml' (a string)"),
     ],
 )
-def test_bad_options_are_named_by_file_and_key(make_notifier, options, problem):
+def test_bad_options_are_named_by_file_and_key(tocsin_make_notifier, options, problem):
     with pytest.raises(ConfigError) as caught:
-        make_notifier([{"name": "phone", "channel": "ntfy", "topic": "ok", **options}])
+        tocsin_make_notifier([{"name": "phone", "channel": "ntfy", "topic": "ok", **options}])
     assert any(p.endswith(f"tocsin.toml: targets[0].{problem}") for p in caught.value.problems), caught.value
     assert "my topic!" not in str(caught.value)  # the topic is a secret, even when invalid
 
@@ -260,35 +262,35 @@ def test_tocsin_render_shows_headers_and_text(tmp_path):
     assert "secret-topic" not in result.stdout and "tk_hidden" not in result.stdout
 
 
-def test_tocsin_send_delivers_to_the_topic(tmp_path, http_sink):
-    config = write_config(tmp_path / "tocsin.toml", {"targets": [ntfy(http_sink)]})
+def test_tocsin_send_delivers_to_the_topic(tmp_path, tocsin_http_sink):
+    config = write_config(tmp_path / "tocsin.toml", {"targets": [ntfy(tocsin_http_sink)]})
     result = run_cli("send", "backup_completed", "-d", "backup_name=nas", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "phone  delivered  1 attempt  HTTP 200" in result.stderr
-    assert http_sink.last.header("x-title") == "Backup completed: nas"
+    assert tocsin_http_sink.last.header("x-title") == "Backup completed: nas"
 
 
 # -- templates ------------------------------------------------------------------------------------
-def test_event_specific_template_overrides_by_file_name(http_sink, make_notifier, tmp_path):
+def test_event_specific_template_overrides_by_file_name(tocsin_http_sink, tocsin_make_notifier, tmp_path):
     folder = tmp_path / "notify-templates" / "ntfy"
     folder.mkdir(parents=True)
     (folder / "job_failed.title.j2").write_text("🚨 {{ data.run_name }} broke")
-    notifier = make_notifier([ntfy(http_sink)], notifications={"template_dirs": [str(folder.parent)]})
+    notifier = tocsin_make_notifier([ntfy(tocsin_http_sink)], notifications={"template_dirs": [str(folder.parent)]})
     notifier.notify(sample_event("job_failed"))
-    assert decoded(http_sink.last.header("x-title")) == "🚨 nightly-etl broke"
+    assert decoded(tocsin_http_sink.last.header("x-title")) == "🚨 nightly-etl broke"
     notifier.notify(sample_event("job_completed"))  # other events keep the packaged default
-    assert http_sink.last.header("x-title") == "Job completed: nightly-etl"
+    assert tocsin_http_sink.last.header("x-title") == "Job completed: nightly-etl"
 
 
-def test_override_extends_the_packaged_text_and_calls_super(http_sink, make_notifier, tmp_path):
+def test_override_extends_the_packaged_text_and_calls_super(tocsin_http_sink, tocsin_make_notifier, tmp_path):
     folder = tmp_path / "notify-templates" / "ntfy"
     folder.mkdir(parents=True)
     (folder / "default.txt.j2").write_text(
         '{% extends "ntfy:ntfy/default.txt.j2" %}\n{% block footer %}On call: Ana\n{{ super() }}{% endblock %}\n'
     )
-    notifier = make_notifier([ntfy(http_sink)], notifications={"template_dirs": [str(folder.parent)]})
+    notifier = tocsin_make_notifier([ntfy(tocsin_http_sink)], notifications={"template_dirs": [str(folder.parent)]})
     notifier.notify(Event("job_failed", data={"run_name": "etl", "error": "disk full"}))
-    text = http_sink.last.text
+    text = tocsin_http_sink.last.text
     assert text.startswith("A job ended with an error.\n\nError: disk full\n")
     assert "On call: Ana\nfailure · job_failed" in text
 

@@ -90,11 +90,9 @@ def tocsin_channels() -> list[Channel]:
     ]
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def format_message(event: Event, target: Target, templates: Templates) -> Message | None:
     """The title, text, priority, tags and click URL of one ntfy notification, within ntfy's limits."""
-    if target.channel != CHANNEL:
-        return None
     options: NtfyOptions = target.options
     severity = str(event.severity)
     title = wire.truncate_bytes(wire.one_line(templates.render_text(event, target, "title")), wire.TITLE_LIMIT)
@@ -134,11 +132,9 @@ def describe_error(response: Response) -> str | None:
     return f"{reason} — {hint}" if hint else reason
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def deliver(message: Message, target: Target, transport: Transport) -> Any:
     """Publish to the topic: JSON to the server root, or the text with headers to ``<url>/<topic>``."""
-    if target.channel != CHANNEL:
-        return None
     options: NtfyOptions = target.options
     base = options.url.rstrip("/")
     headers: dict[str, str | Secret] = {}

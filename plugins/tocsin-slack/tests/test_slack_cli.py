@@ -42,8 +42,8 @@ def config(tmp_path, sink):
     )
 
 
-def test_render_prints_the_exact_json_and_no_secret(http_sink, tmp_path):
-    path = config(tmp_path, http_sink)
+def test_render_prints_the_exact_json_and_no_secret(tocsin_http_sink, tmp_path):
+    path = config(tmp_path, tocsin_http_sink)
 
     webhook = run_cli(
         "render", "team-slack", "job_failed", "-d", "run_name=<!channel> nightly", "--config", str(path), cwd=tmp_path
@@ -61,12 +61,12 @@ def test_render_prints_the_exact_json_and_no_secret(http_sink, tmp_path):
     api_body = json.loads(api.stdout)
     assert api_body["channel"] == "C0123456789"
     assert TOKEN not in api.stdout + api.stderr
-    assert http_sink.requests == []  # render sends nothing
+    assert tocsin_http_sink.requests == []  # render sends nothing
 
 
-def test_test_command_sends_the_sample_event(http_sink, tmp_path):
-    path = config(tmp_path, http_sink)
-    http_sink.reply(Reply(200, "ok"), Reply(200, {"ok": True, "ts": "1.0"}))
+def test_test_command_sends_the_sample_event(tocsin_http_sink, tmp_path):
+    path = config(tmp_path, tocsin_http_sink)
+    tocsin_http_sink.reply(Reply(200, "ok"), Reply(200, {"ok": True, "ts": "1.0"}))
 
     webhook = run_cli("test", "team-slack", "--config", str(path), cwd=tmp_path)
     api = run_cli("test", "ops-slack", "--config", str(path), cwd=tmp_path)
@@ -75,16 +75,16 @@ def test_test_command_sends_the_sample_event(http_sink, tmp_path):
     assert "team-slack  delivered  1 attempt  HTTP 200" in webhook.stderr
     assert api.returncode == 0, api.stderr
     assert "ops-slack  delivered" in api.stderr
-    sent_webhook, sent_api = http_sink.requests
+    sent_webhook, sent_api = tocsin_http_sink.requests
     assert sent_webhook.path == WEBHOOK_PATH
     assert sent_webhook.json()["blocks"][0]["text"]["text"] == "✅ tocsin test notification: this target works"
     assert sent_api.path == "/api/chat.postMessage"
     assert sent_api.header("authorization") == f"Bearer {TOKEN}"
 
 
-def test_test_command_reports_slacks_error_and_exits_1(http_sink, tmp_path):
-    path = config(tmp_path, http_sink)
-    http_sink.reply(Reply(404, "no_team"), Reply(200, {"ok": False, "error": "not_in_channel"}))
+def test_test_command_reports_slacks_error_and_exits_1(tocsin_http_sink, tmp_path):
+    path = config(tmp_path, tocsin_http_sink)
+    tocsin_http_sink.reply(Reply(404, "no_team"), Reply(200, {"ok": False, "error": "not_in_channel"}))
 
     webhook = run_cli("test", "team-slack", "--config", str(path), cwd=tmp_path)
     api = run_cli("test", "ops-slack", "--config", str(path), cwd=tmp_path)

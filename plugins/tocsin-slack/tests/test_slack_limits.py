@@ -116,7 +116,9 @@ def test_escaping_neutralises_mentions_links_and_fences():
     assert link("javascript:alert(1)", "label") == "label"
 
 
-def test_an_override_that_renders_too_much_is_still_sent_within_limits(http_sink, make_notifier, tmp_path):
+def test_an_override_that_renders_too_much_is_still_sent_within_limits(
+    tocsin_http_sink, tocsin_make_notifier, tmp_path
+):
     override = tmp_path / "notify-templates" / "slack"
     override.mkdir(parents=True)
     (override / "job_failed.json.j2").write_text(
@@ -131,15 +133,15 @@ def test_an_override_that_renders_too_much_is_still_sent_within_limits(http_sink
 """,
         encoding="utf-8",
     )
-    notifier = make_notifier(
-        [{"name": "team-slack", "channel": "slack", "url": http_sink.url + "/hook"}],
+    notifier = tocsin_make_notifier(
+        [{"name": "team-slack", "channel": "slack", "url": tocsin_http_sink.url + "/hook"}],
         notifications={"template_dirs": [str(tmp_path / "notify-templates")]},
     )
 
     report = notifier.notify(sample_event("job_failed"))
 
     assert report.ok, report["team-slack"].error
-    body = http_sink.last.json()
+    body = tocsin_http_sink.last.json()
     assert violations(body) == []
     assert len(body["blocks"]) == 50
     assert body["text"] == "❌ Job failed: nightly-etl"  # the override left it out; Slack needs it

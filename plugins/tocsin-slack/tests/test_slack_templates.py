@@ -24,17 +24,17 @@ JOB_FAILED_OVERRIDE = """{
 """
 
 
-def test_a_template_named_slack_job_failed_in_template_dirs_wins(http_sink, make_notifier, tmp_path):
+def test_a_template_named_slack_job_failed_in_template_dirs_wins(tocsin_http_sink, tocsin_make_notifier, tmp_path):
     templates = write_template(tmp_path, "job_failed.json.j2", JOB_FAILED_OVERRIDE)
-    notifier = make_notifier(
-        [{"name": "team-slack", "channel": "slack", "url": http_sink.url + "/hook"}],
+    notifier = tocsin_make_notifier(
+        [{"name": "team-slack", "channel": "slack", "url": tocsin_http_sink.url + "/hook"}],
         notifications={"template_dirs": [str(templates)]},
     )
 
     assert notifier.notify(sample_event("job_failed", data={"queue": "<gpu>"})).ok
     assert notifier.notify(sample_event("job_completed")).ok
 
-    failed, completed = (r.json() for r in http_sink.requests)
+    failed, completed = (r.json() for r in tocsin_http_sink.requests)
     assert failed == {
         "text": "Paging on-call: Job failed: nightly-etl",
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "*Job failed: nightly-etl* on &lt;gpu&gt;"}}],
@@ -43,30 +43,30 @@ def test_a_template_named_slack_job_failed_in_template_dirs_wins(http_sink, make
     assert completed["blocks"][0]["text"]["text"] == "✅ Job completed: nightly-etl"
 
 
-def test_the_override_serves_web_api_targets_too(http_sink, make_notifier, tmp_path):
+def test_the_override_serves_web_api_targets_too(tocsin_http_sink, tocsin_make_notifier, tmp_path):
     templates = write_template(tmp_path, "job_failed.json.j2", JOB_FAILED_OVERRIDE)
-    notifier = make_notifier(
+    notifier = tocsin_make_notifier(
         [
             {
                 "name": "ops-slack",
                 "channel": "slack-api",
                 "token": "xoxb-test",
                 "channel_id": "C0123456789",
-                "api_url": http_sink.url + "/api/chat.postMessage",
+                "api_url": tocsin_http_sink.url + "/api/chat.postMessage",
             }
         ],
         notifications={"template_dirs": [str(templates)]},
     )
-    http_sink.reply(Reply(200, {"ok": True}))
+    tocsin_http_sink.reply(Reply(200, {"ok": True}))
 
     assert notifier.notify(sample_event("job_failed")).ok
 
-    body = http_sink.last.json()
+    body = tocsin_http_sink.last.json()
     assert body["text"] == "Paging on-call: Job failed: nightly-etl"
     assert body["channel"] == "C0123456789"  # the plugin adds the destination
 
 
-def test_an_override_can_extend_the_packaged_template(http_sink, make_notifier, tmp_path):
+def test_an_override_can_extend_the_packaged_template(tocsin_http_sink, tocsin_make_notifier, tmp_path):
     templates = write_template(
         tmp_path,
         "default.json.j2",
@@ -77,24 +77,26 @@ def test_an_override_can_extend_the_packaged_template(http_sink, make_notifier, 
 {% endblock %}
 """,
     )
-    notifier = make_notifier(
-        [{"name": "team-slack", "channel": "slack", "url": http_sink.url + "/hook"}],
+    notifier = tocsin_make_notifier(
+        [{"name": "team-slack", "channel": "slack", "url": tocsin_http_sink.url + "/hook"}],
         notifications={"template_dirs": [str(templates)]},
     )
 
     assert notifier.notify(sample_event("job_failed")).ok
 
-    body = http_sink.last.json()
+    body = tocsin_http_sink.last.json()
     assert violations(body) == []
     assert body["blocks"][0]["text"]["text"] == "❌ Job failed: nightly-etl"  # the packaged blocks stay
     assert body["blocks"][-2] == {"type": "divider"}
     assert body["blocks"][-1]["elements"][0]["text"] == "Runbook for nightly-etl"
 
 
-def test_a_template_that_renders_no_object_fails_that_target_with_a_clear_error(http_sink, make_notifier, tmp_path):
+def test_a_template_that_renders_no_object_fails_that_target_with_a_clear_error(
+    tocsin_http_sink, tocsin_make_notifier, tmp_path
+):
     templates = write_template(tmp_path, "job_failed.json.j2", '[{"type": "divider"}]')
-    notifier = make_notifier(
-        [{"name": "team-slack", "channel": "slack", "url": http_sink.url + "/hook"}],
+    notifier = tocsin_make_notifier(
+        [{"name": "team-slack", "channel": "slack", "url": tocsin_http_sink.url + "/hook"}],
         notifications={"template_dirs": [str(templates)]},
     )
 
@@ -102,4 +104,4 @@ def test_a_template_that_renders_no_object_fails_that_target_with_a_clear_error(
 
     assert receipt.outcome is Outcome.FAILED
     assert "must render a JSON object" in receipt.error
-    assert http_sink.requests == []
+    assert tocsin_http_sink.requests == []

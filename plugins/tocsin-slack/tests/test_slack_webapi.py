@@ -24,15 +24,15 @@ def api_target(sink, channel="slack-api", **extra):
 
 
 @pytest.mark.parametrize("channel", ["slack-api", "slack"])
-def test_posts_to_chat_postmessage_with_the_bot_token(http_sink, make_notifier, channel):
-    notifier = make_notifier([api_target(http_sink, channel=channel, icon_emoji=":rotating_light:")])
-    http_sink.reply(OK)
+def test_posts_to_chat_postmessage_with_the_bot_token(tocsin_http_sink, tocsin_make_notifier, channel):
+    notifier = tocsin_make_notifier([api_target(tocsin_http_sink, channel=channel, icon_emoji=":rotating_light:")])
+    tocsin_http_sink.reply(OK)
 
     receipt = notifier.notify(sample_event("job_failed"))["ops-slack"]
 
     assert receipt.outcome is Outcome.DELIVERED, receipt.error
     assert (receipt.attempts, receipt.status_code) == (1, 200)
-    request = http_sink.last
+    request = tocsin_http_sink.last
     assert (request.method, request.path) == ("POST", "/api/chat.postMessage")
     assert request.header("authorization") == f"Bearer {TOKEN}"
     assert request.header("content-type") == "application/json; charset=utf-8"
@@ -55,9 +55,9 @@ def test_posts_to_chat_postmessage_with_the_bot_token(http_sink, make_notifier, 
         ("token_revoked", "reinstall"),
     ],
 )
-def test_ok_false_is_a_permanent_failure_carrying_slacks_error(http_sink, make_notifier, error, hint):
-    notifier = make_notifier([api_target(http_sink)])
-    http_sink.reply(Reply(200, {"ok": False, "error": error}))
+def test_ok_false_is_a_permanent_failure_carrying_slacks_error(tocsin_http_sink, tocsin_make_notifier, error, hint):
+    notifier = tocsin_make_notifier([api_target(tocsin_http_sink)])
+    tocsin_http_sink.reply(Reply(200, {"ok": False, "error": error}))
 
     receipt = notifier.notify(sample_event("job_failed"))["ops-slack"]
 
@@ -66,12 +66,12 @@ def test_ok_false_is_a_permanent_failure_carrying_slacks_error(http_sink, make_n
     assert f"Slack API error {error}" in receipt.error
     assert hint in receipt.error
     assert TOKEN not in receipt.error and "SeCrEt" not in receipt.error
-    assert len(http_sink.requests) == 1
+    assert len(tocsin_http_sink.requests) == 1
 
 
-def test_ok_false_details_are_kept(http_sink, make_notifier):
-    notifier = make_notifier([api_target(http_sink)])
-    http_sink.reply(
+def test_ok_false_details_are_kept(tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([api_target(tocsin_http_sink)])
+    tocsin_http_sink.reply(
         Reply(200, {"ok": False, "error": "missing_scope", "needed": "chat:write", "provided": "users:read"}),
     )
 
@@ -80,7 +80,7 @@ def test_ok_false_details_are_kept(http_sink, make_notifier):
     assert receipt.outcome is Outcome.FAILED
     assert "missing_scope" in receipt.error and "needed: chat:write" in receipt.error
 
-    http_sink.reply(
+    tocsin_http_sink.reply(
         Reply(
             200,
             {
@@ -96,34 +96,34 @@ def test_ok_false_details_are_kept(http_sink, make_notifier):
     assert "invalid_blocks" in receipt.error and "must be less than 151 characters" in receipt.error
 
 
-def test_ratelimited_ok_false_honours_retry_after(http_sink, make_notifier):
-    notifier = make_notifier([api_target(http_sink)])
-    http_sink.reply(Reply(200, {"ok": False, "error": "ratelimited"}, headers={"Retry-After": "0.3"}), OK)
+def test_ratelimited_ok_false_honours_retry_after(tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([api_target(tocsin_http_sink)])
+    tocsin_http_sink.reply(Reply(200, {"ok": False, "error": "ratelimited"}, headers={"Retry-After": "0.3"}), OK)
 
     receipt = notifier.notify(sample_event("job_failed"))["ops-slack"]
 
     assert receipt.outcome is Outcome.DELIVERED, receipt.error
     assert receipt.attempts == 2
-    first, second = http_sink.requests
+    first, second = tocsin_http_sink.requests
     assert second.received_at - first.received_at >= 0.28
 
 
-def test_http_429_ratelimited_honours_retry_after(http_sink, make_notifier):
-    notifier = make_notifier([api_target(http_sink)])
-    http_sink.reply(Reply(429, {"ok": False, "error": "ratelimited"}, headers={"Retry-After": "0.25"}), OK)
+def test_http_429_ratelimited_honours_retry_after(tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([api_target(tocsin_http_sink)])
+    tocsin_http_sink.reply(Reply(429, {"ok": False, "error": "ratelimited"}, headers={"Retry-After": "0.25"}), OK)
 
     receipt = notifier.notify(sample_event("job_failed"))["ops-slack"]
 
     assert receipt.outcome is Outcome.DELIVERED, receipt.error
     assert receipt.attempts == 2
-    first, second = http_sink.requests
+    first, second = tocsin_http_sink.requests
     assert second.received_at - first.received_at >= 0.23
 
 
-def test_endless_ratelimiting_gives_up_after_max_retries(http_sink, make_notifier):
-    notifier = make_notifier([api_target(http_sink, max_retries=2)])
+def test_endless_ratelimiting_gives_up_after_max_retries(tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([api_target(tocsin_http_sink, max_retries=2)])
     limited = Reply(200, {"ok": False, "error": "ratelimited"}, headers={"Retry-After": "0.05"})
-    http_sink.reply(limited, limited, limited, OK)
+    tocsin_http_sink.reply(limited, limited, limited, OK)
 
     receipt = notifier.notify(sample_event("job_failed"))["ops-slack"]
 
@@ -132,9 +132,9 @@ def test_endless_ratelimiting_gives_up_after_max_retries(http_sink, make_notifie
     assert "ratelimited" in receipt.error and "gave up after 3 attempts" in receipt.error
 
 
-def test_an_answer_that_is_not_slack_json_fails(http_sink, make_notifier):
-    notifier = make_notifier([api_target(http_sink)])
-    http_sink.reply(Reply(200, "<html>proxy login</html>"))
+def test_an_answer_that_is_not_slack_json_fails(tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([api_target(tocsin_http_sink)])
+    tocsin_http_sink.reply(Reply(200, "<html>proxy login</html>"))
 
     receipt = notifier.notify(sample_event("job_failed"))["ops-slack"]
 
@@ -142,8 +142,8 @@ def test_an_answer_that_is_not_slack_json_fails(http_sink, make_notifier):
     assert "not Slack JSON" in receipt.error and "api_url" in receipt.error
 
 
-def test_secrets_stay_out_of_reprs_and_rendered_messages(make_notifier):
-    notifier = make_notifier([api_target_for_config()])
+def test_secrets_stay_out_of_reprs_and_rendered_messages(tocsin_make_notifier):
+    notifier = tocsin_make_notifier([api_target_for_config()])
     target = notifier.target("ops-slack")
 
     message = notifier.render("ops-slack", "job_failed")
@@ -185,9 +185,9 @@ def api_target_for_config(**extra):
         ),
     ],
 )
-def test_config_mistakes_are_named_by_key(make_notifier, target, expected):
+def test_config_mistakes_are_named_by_key(tocsin_make_notifier, target, expected):
     with pytest.raises(ConfigError) as caught:
-        make_notifier([{"name": "chat", **target}])
+        tocsin_make_notifier([{"name": "chat", **target}])
 
     text = str(caught.value)
     assert expected in text

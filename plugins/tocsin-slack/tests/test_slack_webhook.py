@@ -44,8 +44,8 @@ def blocks_of(body, kind):
     return [b for b in body["blocks"] if b["type"] == kind]
 
 
-def test_webhook_receives_the_block_kit_message(http_sink, make_notifier):
-    notifier = make_notifier([slack_target(http_sink)], source={"instance": "prod-scheduler"})
+def test_webhook_receives_the_block_kit_message(tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([slack_target(tocsin_http_sink)], source={"instance": "prod-scheduler"})
     event = sample_event("job_failed", source={})  # the config's [source] names the instance
 
     report = notifier.notify(event)
@@ -53,7 +53,7 @@ def test_webhook_receives_the_block_kit_message(http_sink, make_notifier):
     receipt = report["team-slack"]
     assert receipt.outcome is Outcome.DELIVERED, receipt.error
     assert (receipt.attempts, receipt.status_code) == (1, 200)
-    request = http_sink.last
+    request = tocsin_http_sink.last
     assert (request.method, request.path) == ("POST", WEBHOOK_PATH)
     assert request.header("content-type").startswith("application/json")
     body = request.json()
@@ -90,13 +90,15 @@ def test_webhook_receives_the_block_kit_message(http_sink, make_notifier):
     assert body["unfurl_links"] is False
 
 
-def test_hostile_event_keeps_limits_and_can_neither_ping_nor_link(http_sink, make_notifier, hostile_event):
-    notifier = make_notifier([slack_target(http_sink)])
+def test_hostile_event_keeps_limits_and_can_neither_ping_nor_link(
+    tocsin_http_sink, tocsin_make_notifier, tocsin_hostile_event
+):
+    notifier = tocsin_make_notifier([slack_target(tocsin_http_sink)])
 
-    report = notifier.notify(hostile_event("job_failed"))
+    report = notifier.notify(tocsin_hostile_event("job_failed"))
 
     assert report.ok, report["team-slack"].error
-    request = http_sink.last
+    request = tocsin_http_sink.last
     assert len(request.body) < 40_000  # the 1 MB error did not travel
     body = request.json()
     assert violations(body) == []
@@ -131,12 +133,12 @@ def test_hostile_event_keeps_limits_and_can_neither_ping_nor_link(http_sink, mak
     assert len(button["text"]["text"]) <= BUTTON_TEXT
 
 
-def test_color_bar_and_link_options(http_sink, make_notifier):
-    notifier = make_notifier([slack_target(http_sink, color_bar=True, button=False, username="tocsin")])
+def test_color_bar_and_link_options(tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([slack_target(tocsin_http_sink, color_bar=True, button=False, username="tocsin")])
 
     assert notifier.notify(sample_event("job_completed")).ok
 
-    body = http_sink.last.json()
+    body = tocsin_http_sink.last.json()
     assert violations(body) == []
     assert "blocks" not in body
     (attachment,) = body["attachments"]
@@ -157,9 +159,11 @@ def test_color_bar_and_link_options(http_sink, make_notifier):
         (404, "no_service", "disabled or removed"),
     ],
 )
-def test_webhook_error_answers_are_permanent_and_keep_slacks_text(http_sink, make_notifier, status, answer, hint):
-    notifier = make_notifier([slack_target(http_sink)])
-    http_sink.reply(Reply(status, answer))
+def test_webhook_error_answers_are_permanent_and_keep_slacks_text(
+    tocsin_http_sink, tocsin_make_notifier, status, answer, hint
+):
+    notifier = tocsin_make_notifier([slack_target(tocsin_http_sink)])
+    tocsin_http_sink.reply(Reply(status, answer))
 
     receipt = notifier.notify(sample_event("job_failed"))["team-slack"]
 
@@ -167,26 +171,26 @@ def test_webhook_error_answers_are_permanent_and_keep_slacks_text(http_sink, mak
     assert (receipt.attempts, receipt.status_code) == (1, status)
     assert f"HTTP {status}: {answer}" in receipt.error
     assert hint in receipt.error
-    assert "SeCrEtWeBhOoKtOkEn" not in receipt.error and http_sink.url not in receipt.error
-    assert len(http_sink.requests) == 1
+    assert "SeCrEtWeBhOoKtOkEn" not in receipt.error and tocsin_http_sink.url not in receipt.error
+    assert len(tocsin_http_sink.requests) == 1
 
 
-def test_webhook_429_waits_for_retry_after_then_delivers(http_sink, make_notifier):
-    notifier = make_notifier([slack_target(http_sink)])
-    http_sink.reply(Reply(429, "rate_limited", headers={"Retry-After": "0.3"}), Reply(200, "ok"))
+def test_webhook_429_waits_for_retry_after_then_delivers(tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([slack_target(tocsin_http_sink)])
+    tocsin_http_sink.reply(Reply(429, "rate_limited", headers={"Retry-After": "0.3"}), Reply(200, "ok"))
 
     receipt = notifier.notify(sample_event("job_failed"))["team-slack"]
 
     assert receipt.outcome is Outcome.DELIVERED, receipt.error
     assert receipt.attempts == 2
-    first, second = http_sink.requests
+    first, second = tocsin_http_sink.requests
     assert second.received_at - first.received_at >= 0.28
     assert first.json() == second.json()
 
 
-def test_webhook_server_error_is_retried(http_sink, make_notifier):
-    notifier = make_notifier([slack_target(http_sink)])
-    http_sink.reply(Reply(500, "rollup_error"), Reply(200, "ok"))
+def test_webhook_server_error_is_retried(tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([slack_target(tocsin_http_sink)])
+    tocsin_http_sink.reply(Reply(500, "rollup_error"), Reply(200, "ok"))
 
     receipt = notifier.notify(sample_event("job_failed"))["team-slack"]
 
@@ -194,9 +198,9 @@ def test_webhook_server_error_is_retried(http_sink, make_notifier):
     assert receipt.attempts == 2
 
 
-def test_workflow_webhook_json_failure_is_reported(http_sink, make_notifier):
-    notifier = make_notifier([slack_target(http_sink)])
-    http_sink.reply(Reply(200, {"ok": False, "error": "invalid_blocks"}))
+def test_workflow_webhook_json_failure_is_reported(tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([slack_target(tocsin_http_sink)])
+    tocsin_http_sink.reply(Reply(200, {"ok": False, "error": "invalid_blocks"}))
 
     receipt = notifier.notify(sample_event("job_failed"))["team-slack"]
 

@@ -48,11 +48,9 @@ def tocsin_channels() -> list[Channel]:
     ]
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def format_message(event: Any, target: Any, templates: Any) -> Message | None:
     """Render the Block Kit document, keep it within Slack's limits, add the destination fields."""
-    if target.channel not in CHANNELS:
-        return None
     body = templates.render_json(event, target, prefix=TEMPLATE_PREFIX)
     if not isinstance(body, dict):
         raise TemplateError(
@@ -71,11 +69,9 @@ def format_message(event: Any, target: Any, templates: Any) -> Message | None:
     return Message.for_event(event, target, body=body)
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def deliver(message: Message, target: Any, transport: Any) -> Any:
     """POST the message to the webhook URL, or to chat.postMessage with the bot token."""
-    if target.channel not in CHANNELS:
-        return None
     options = target.options
     if uses_web_api(options):
         return transport.post_json(

@@ -27,9 +27,9 @@ def teams_target(sink: Any, name: str = "teams", **options: Any) -> dict[str, An
     return {"name": name, "channel": "teams", "url": url, **options}
 
 
-def send(make_notifier: Any, sink: Any, event: Event, **options: Any) -> dict[str, Any]:
+def send(tocsin_make_notifier: Any, sink: Any, event: Event, **options: Any) -> dict[str, Any]:
     """Deliver ``event`` to a teams target pointing at ``sink``; return the JSON the sink received."""
-    notifier = make_notifier([teams_target(sink, **options)], source={"instance": "sched-01"})
+    notifier = tocsin_make_notifier([teams_target(sink, **options)], source={"instance": "sched-01"})
     receipt = notifier.notify(event)["teams"]
     assert receipt.outcome is Outcome.DELIVERED, receipt.error
     return sink.last.json()
@@ -85,8 +85,8 @@ def monospace_text(card: dict[str, Any]) -> str:
 # -- the default card --------------------------------------------------------------------------------
 
 
-def test_default_card_has_title_facts_monospace_error_link_and_footer(http_sink, make_notifier):
-    payload = send(make_notifier, http_sink, sample_event("job_failed"))
+def test_default_card_has_title_facts_monospace_error_link_and_footer(tocsin_http_sink, tocsin_make_notifier):
+    payload = send(tocsin_make_notifier, tocsin_http_sink, sample_event("job_failed"))
     card = card_of(payload)
     header = card["body"][0]
     assert header["type"] == "Container" and header["style"] == "attention"
@@ -101,14 +101,14 @@ def test_default_card_has_title_facts_monospace_error_link_and_footer(http_sink,
     footer = card["body"][-1]
     assert footer["isSubtle"] and "tocsin-sample" in footer["text"] and "UTC" in footer["text"]
     assert card["msteams"] == {"width": "Full"}
-    assert http_sink.last.header("content-type") == "application/json; charset=utf-8"
-    assert SECRET not in http_sink.last.text  # the URL is where it goes, never what it says
+    assert tocsin_http_sink.last.header("content-type") == "application/json; charset=utf-8"
+    assert SECRET not in tocsin_http_sink.last.text  # the URL is where it goes, never what it says
 
 
 @pytest.mark.parametrize("event_type", ["job_completed", "job_failed", "job_cancelled", "job_started"])
-def test_colour_follows_severity(http_sink, make_notifier, event_type):
+def test_colour_follows_severity(tocsin_http_sink, tocsin_make_notifier, event_type):
     event = sample_event(event_type)
-    card = card_of(send(make_notifier, http_sink, event))
+    card = card_of(send(tocsin_make_notifier, tocsin_http_sink, event))
     style = STYLES[event.severity.value]
     header = card["body"][0]
     assert header["style"] == style
@@ -116,25 +116,31 @@ def test_colour_follows_severity(http_sink, make_notifier, event_type):
     assert header["items"][1]["text"].startswith(event.severity.value.upper())
 
 
-def test_success_without_error_or_url_has_no_error_block_and_no_button(http_sink, make_notifier):
-    card = card_of(send(make_notifier, http_sink, Event("backup_completed", data={"backup_name": "db", "size": 2048})))
+def test_success_without_error_or_url_has_no_error_block_and_no_button(tocsin_http_sink, tocsin_make_notifier):
+    card = card_of(
+        send(
+            tocsin_make_notifier, tocsin_http_sink, Event("backup_completed", data={"backup_name": "db", "size": 2048})
+        )
+    )
     assert not [e for e in elements(card["body"]) if e.get("fontType") == "Monospace"]
     assert "actions" not in card
     assert facts(card) == {"Backup": "db", "Size": "2.0 KiB"}
 
 
-def test_full_width_can_be_turned_off(http_sink, make_notifier):
-    card = card_of(send(make_notifier, http_sink, sample_event("job_completed"), full_width=False))
+def test_full_width_can_be_turned_off(tocsin_http_sink, tocsin_make_notifier):
+    card = card_of(send(tocsin_make_notifier, tocsin_http_sink, sample_event("job_completed"), full_width=False))
     assert "msteams" not in card
 
 
 # -- hostile and long data ---------------------------------------------------------------------------
 
 
-def test_hostile_event_gives_a_valid_escaped_card_under_the_limit(http_sink, make_notifier, hostile_event):
-    payload = send(make_notifier, http_sink, hostile_event("job_failed"))
+def test_hostile_event_gives_a_valid_escaped_card_under_the_limit(
+    tocsin_http_sink, tocsin_make_notifier, tocsin_hostile_event
+):
+    payload = send(tocsin_make_notifier, tocsin_http_sink, tocsin_hostile_event("job_failed"))
     card = card_of(payload)
-    assert len(http_sink.last.body) <= 20_000  # the default max_bytes, under Teams' ~28 KB
+    assert len(tocsin_http_sink.last.body) <= 20_000  # the default max_bytes, under Teams' ~28 KB
     for text in markdown_texts(card):
         left = unescaped(text)
         # no link, image, emphasis, code, autolink or HTML can start from event data
@@ -153,14 +159,14 @@ def test_hostile_event_gives_a_valid_escaped_card_under_the_limit(http_sink, mak
     assert "\\<b\\>bold\\</b\\>" in card["body"][-1]["text"]  # the instance label, escaped in the footer
 
 
-def test_markdown_in_data_shows_as_typed(http_sink, make_notifier):
+def test_markdown_in_data_shows_as_typed(tocsin_http_sink, tocsin_make_notifier):
     data = {
         "run_name": "**bold** _it_ `code` ~~gone~~",
         "status": "- not a list",
         "last_step": "1. not numbered",
         "error": "# not a heading\n> not a quote\n  indented",
     }
-    card = card_of(send(make_notifier, http_sink, Event("job_failed", data=data)))
+    card = card_of(send(tocsin_make_notifier, tocsin_http_sink, Event("job_failed", data=data)))
     shown = facts(card)
     assert shown["Run"] == "\\*\\*bold\\*\\* \\_it\\_ \\`code\\` \\~\\~gone\\~\\~"
     assert shown["Status"] == "\\- not a list"
@@ -191,15 +197,15 @@ def test_teams_escape_html_for_messagecards():
     )
 
 
-def test_long_data_is_cut_with_a_mark_to_a_small_max_bytes(http_sink, make_notifier):
+def test_long_data_is_cut_with_a_mark_to_a_small_max_bytes(tocsin_http_sink, tocsin_make_notifier):
     data = {
         "run_name": "r" * 5_000,
         "description": "d" * 5_000,
         "error": "\n".join(f"line {i} " + "x" * 200 for i in range(500)),
         **{f"field_{i:02d}": f"{i} " + "v" * 1_000 for i in range(30)},
     }
-    card = card_of(send(make_notifier, http_sink, Event("job_failed", data=data), max_bytes=6_000))
-    assert len(http_sink.last.body) <= 6_000
+    card = card_of(send(tocsin_make_notifier, tocsin_http_sink, Event("job_failed", data=data), max_bytes=6_000))
+    assert len(tocsin_http_sink.last.body) <= 6_000
     texts = list(markdown_texts(card))
     assert any(text.endswith("…") for text in texts)
     error = monospace_text(card)
@@ -207,18 +213,18 @@ def test_long_data_is_cut_with_a_mark_to_a_small_max_bytes(http_sink, make_notif
     assert facts(card)["More"] == "12 more fields not shown"
 
 
-def test_a_one_megabyte_url_is_dropped_not_sent(http_sink, make_notifier):
+def test_a_one_megabyte_url_is_dropped_not_sent(tocsin_http_sink, tocsin_make_notifier):
     event = Event("job_failed", data={"run_url": "https://example.org/" + "a" * MEGABYTE})
-    card = card_of(send(make_notifier, http_sink, event))
-    assert "actions" not in card and len(http_sink.last.body) < 5_000
+    card = card_of(send(tocsin_make_notifier, tocsin_http_sink, event))
+    assert "actions" not in card and len(tocsin_http_sink.last.body) < 5_000
 
 
 # -- mentions --------------------------------------------------------------------------------------------
 
 
-def test_mentions_ping_people_on_failures_only(http_sink, make_notifier):
+def test_mentions_ping_people_on_failures_only(tocsin_http_sink, tocsin_make_notifier):
     options = {"mentions": ["Ann Lee <ann@contoso.com>", "87d349ed-44d7-43e1-9a83-5f2406dee5bd"]}
-    failed = card_of(send(make_notifier, http_sink, sample_event("job_failed"), **options))
+    failed = card_of(send(tocsin_make_notifier, tocsin_http_sink, sample_event("job_failed"), **options))
     assert failed["msteams"]["entities"] == [
         {"type": "mention", "text": "<at>Ann Lee</at>", "mentioned": {"id": "ann@contoso.com", "name": "Ann Lee"}},
         {
@@ -232,16 +238,16 @@ def test_mentions_ping_people_on_failures_only(http_sink, make_notifier):
     ]
     texts = list(markdown_texts(failed))
     assert "<at>Ann Lee</at> <at>87d349ed-44d7-43e1-9a83-5f2406dee5bd</at>" in texts
-    completed = card_of(send(make_notifier, http_sink, sample_event("job_completed"), **options))
+    completed = card_of(send(tocsin_make_notifier, tocsin_http_sink, sample_event("job_completed"), **options))
     assert "entities" not in completed["msteams"]
     assert not any("<at>" in text for text in markdown_texts(completed))
 
 
-def test_mention_when_widens_who_gets_pinged(http_sink, make_notifier):
+def test_mention_when_widens_who_gets_pinged(tocsin_http_sink, tocsin_make_notifier):
     card = card_of(
         send(
-            make_notifier,
-            http_sink,
+            tocsin_make_notifier,
+            tocsin_http_sink,
             sample_event("job_cancelled"),
             mentions=["ops@contoso.com"],
             mention_when=["failure", "warning"],
@@ -261,9 +267,9 @@ def test_mention_when_widens_who_gets_pinged(http_sink, make_notifier):
         ({"format": "messagecard", "mentions": ["a@b.c"]}, 'targets[0].mentions: only format = "adaptive"'),
     ],
 )
-def test_bad_options_are_named_in_the_config_error(http_sink, make_notifier, options, message):
+def test_bad_options_are_named_in_the_config_error(tocsin_http_sink, tocsin_make_notifier, options, message):
     with pytest.raises(ConfigError) as info:
-        make_notifier([{**teams_target(http_sink), **options}])
+        tocsin_make_notifier([{**teams_target(tocsin_http_sink), **options}])
     assert message in str(info.value)
     assert SECRET not in str(info.value)
 
@@ -271,8 +277,8 @@ def test_bad_options_are_named_in_the_config_error(http_sink, make_notifier, opt
 # -- legacy MessageCard ----------------------------------------------------------------------------------
 
 
-def test_messagecard_format(http_sink, make_notifier):
-    card = send(make_notifier, http_sink, sample_event("job_failed"), format="messagecard")
+def test_messagecard_format(tocsin_http_sink, tocsin_make_notifier):
+    card = send(tocsin_make_notifier, tocsin_http_sink, sample_event("job_failed"), format="messagecard")
     assert card["@type"] == "MessageCard" and card["@context"] == "https://schema.org/extensions"
     assert card["themeColor"] == "E01E5A"
     assert card["summary"] == "❌ Job failed: nightly-etl"
@@ -289,10 +295,12 @@ def test_messagecard_format(http_sink, make_notifier):
     ]
 
 
-def test_messagecard_with_hostile_data_is_escaped_and_small(http_sink, make_notifier, hostile_event):
-    card = send(make_notifier, http_sink, hostile_event("job_failed"), format="messagecard")
+def test_messagecard_with_hostile_data_is_escaped_and_small(
+    tocsin_http_sink, tocsin_make_notifier, tocsin_hostile_event
+):
+    card = send(tocsin_make_notifier, tocsin_http_sink, tocsin_hostile_event("job_failed"), format="messagecard")
     assert card["@type"] == "MessageCard" and card["summary"]
-    assert len(http_sink.last.body) <= 20_000
+    assert len(tocsin_http_sink.last.body) <= 20_000
     texts = [card["title"], *(s.get("text", "") for s in card["sections"])]
     texts += [part for fact in card["sections"][0]["facts"] for part in (fact["name"], fact["value"])]
     for text in texts:

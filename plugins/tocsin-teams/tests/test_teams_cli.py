@@ -32,8 +32,8 @@ def tocsin(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_render_prints_the_card_without_sending_or_showing_the_url(http_sink, tmp_path):
-    path = config(tmp_path, http_sink.url)
+def test_render_prints_the_card_without_sending_or_showing_the_url(tocsin_http_sink, tmp_path):
+    path = config(tmp_path, tocsin_http_sink.url)
     result = tocsin(
         "render",
         "team-chat",
@@ -54,11 +54,11 @@ def test_render_prints_the_card_without_sending_or_showing_the_url(http_sink, tm
     )
     assert card["body"][0]["items"][0]["text"] == "❌ Job failed: \\[click\\]\\(http://evil.example\\)"
     assert "SuperSecretSignature123" not in result.stdout + result.stderr
-    assert http_sink.requests == []
+    assert tocsin_http_sink.requests == []
 
 
-def test_render_messagecard(http_sink, tmp_path):
-    path = config(tmp_path, http_sink.url, format="messagecard")
+def test_render_messagecard(tocsin_http_sink, tmp_path):
+    path = config(tmp_path, tocsin_http_sink.url, format="messagecard")
     result = tocsin("render", "team-chat", "backup_completed", "--config", str(path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     card = json.loads(result.stdout)
@@ -66,7 +66,7 @@ def test_render_messagecard(http_sink, tmp_path):
     assert card["summary"] == "✅ Backup completed: nightly-etl"
 
 
-def test_render_uses_a_template_override_by_file_name(http_sink, tmp_path):
+def test_render_uses_a_template_override_by_file_name(tocsin_http_sink, tmp_path):
     override = tmp_path / "notify-templates" / "teams" / "job_failed.json.j2"
     override.parent.mkdir(parents=True)
     override.write_text(
@@ -75,28 +75,30 @@ def test_render_uses_a_template_override_by_file_name(http_sink, tmp_path):
         '{"type": "TextBlock", "text": {{ ("Ours: " ~ title) | teams_escape }}}]}}]}',
         encoding="utf-8",
     )
-    path = config(tmp_path, http_sink.url, notifications={"template_dirs": ["notify-templates"]})
+    path = config(tmp_path, tocsin_http_sink.url, notifications={"template_dirs": ["notify-templates"]})
     result = tocsin("render", "team-chat", "job_failed", "--config", str(path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)["attachments"][0]["content"]["body"]
     assert body == [{"type": "TextBlock", "text": "Ours: Job failed: nightly-etl"}]
 
 
-def test_test_sends_the_sample_card(http_sink, tmp_path):
-    http_sink.default = Reply(202, b"")
-    path = config(tmp_path, http_sink.url)
+def test_test_sends_the_sample_card(tocsin_http_sink, tmp_path):
+    tocsin_http_sink.default = Reply(202, b"")
+    path = config(tmp_path, tocsin_http_sink.url)
     result = tocsin("test", "team-chat", "--config", str(path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "team-chat  delivered  1 attempt  HTTP 202" in result.stderr
-    (request,) = http_sink.requests
+    (request,) = tocsin_http_sink.requests
     card = request.json()["attachments"][0]["content"]
     assert card["body"][0]["style"] == "good"
     assert card["body"][0]["items"][0]["text"] == "✅ tocsin test notification: this target works"
 
 
-def test_test_reports_teams_error_and_exits_1(http_sink, tmp_path):
-    http_sink.default = Reply(404, {"error": {"code": "WorkflowNotFound", "message": "The workflow was not found."}})
-    path = config(tmp_path, http_sink.url)
+def test_test_reports_teams_error_and_exits_1(tocsin_http_sink, tmp_path):
+    tocsin_http_sink.default = Reply(
+        404, {"error": {"code": "WorkflowNotFound", "message": "The workflow was not found."}}
+    )
+    path = config(tmp_path, tocsin_http_sink.url)
     result = tocsin("test", "team-chat", "--config", str(path), cwd=tmp_path)
     assert result.returncode == 1
     assert "team-chat  failed  1 attempt  HTTP 404" in result.stderr

@@ -97,10 +97,8 @@ def tocsin_channels() -> list[Channel]:
     ]
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def format_message(event: Any, target: Any, templates: Any) -> Message | None:
-    if target.channel != CHANNEL:
-        return None
     options: TeamsOptions = target.options
     mentions = [parse_mention(spec) for spec in options.mentions] if str(event.severity) in options.mention_when else []
     extra = card_context(event, target, mentions)
@@ -116,10 +114,8 @@ def format_message(event: Any, target: Any, templates: Any) -> Message | None:
     return Message.for_event(event, target, body=fitted)
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def deliver(message: Message, target: Any, transport: Any) -> Any:
-    if target.channel != CHANNEL:
-        return None
     return transport.post_json(
         target.options.url,
         message.body,

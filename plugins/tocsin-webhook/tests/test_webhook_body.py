@@ -23,7 +23,7 @@ def write(path, text: str):
     return path
 
 
-def test_default_body_is_the_documented_schema(http_sink, make_notifier):
+def test_default_body_is_the_documented_schema(tocsin_http_sink, tocsin_make_notifier):
     event = Event(
         "job_failed",
         data={
@@ -39,14 +39,14 @@ def test_default_body_is_the_documented_schema(http_sink, make_notifier):
         },
         user={"name": "Ada", "email": "ada@example.org"},
     )
-    make_notifier([hook(http_sink.url)], source=SOURCE).notify(event)
-    body = standardwebhooks.Webhook(SECRET).verify(http_sink.last.body, http_sink.last.headers)
+    tocsin_make_notifier([hook(tocsin_http_sink.url)], source=SOURCE).notify(event)
+    body = standardwebhooks.Webhook(SECRET).verify(tocsin_http_sink.last.body, tocsin_http_sink.last.headers)
 
     jsonschema.Draft202012Validator(json_schema(), format_checker=jsonschema.FormatChecker()).validate(body)
     assert list(body) == ["schema", "type", "id", "timestamp", "severity", "title", "data", "user", "source"]
     assert body["schema"] == SCHEMA == "tocsin.event/v1"
     assert body["type"] == "job_failed"
-    assert body["id"] == event.id == http_sink.last.header("webhook-id")
+    assert body["id"] == event.id == tocsin_http_sink.last.header("webhook-id")
     assert body["timestamp"] == event.occurred_at.isoformat().replace("+00:00", "Z")
     assert (body["severity"], body["title"]) == ("failure", "Job failed: nightly")
     assert body["data"] == event.data  # every field, as given
@@ -54,20 +54,20 @@ def test_default_body_is_the_documented_schema(http_sink, make_notifier):
     assert body["source"] == {**SOURCE, "host": event.source.host, "tocsin_version": tocsin.__version__}
 
 
-def test_every_sample_event_matches_the_schema(make_notifier, sample_events):
-    notifier = make_notifier([hook("https://example.org/hook")])
+def test_every_sample_event_matches_the_schema(tocsin_make_notifier, tocsin_sample_events):
+    notifier = tocsin_make_notifier([hook("https://example.org/hook")])
     validator = jsonschema.Draft202012Validator(json_schema(), format_checker=jsonschema.FormatChecker())
-    for event in sample_events:
+    for event in tocsin_sample_events:
         body = notifier.render("hook", event).body
         validator.validate(body)
         assert body["data"] == event.data and body["user"] is None
 
 
-def test_hostile_data_arrives_whole_as_valid_signed_json(http_sink, make_notifier, hostile_event):
-    event = hostile_event("job_failed")
-    report = make_notifier([hook(http_sink.url)]).notify(event)
+def test_hostile_data_arrives_whole_as_valid_signed_json(tocsin_http_sink, tocsin_make_notifier, tocsin_hostile_event):
+    event = tocsin_hostile_event("job_failed")
+    report = tocsin_make_notifier([hook(tocsin_http_sink.url)]).notify(event)
     assert report["hook"].outcome == "delivered"
-    request = http_sink.last
+    request = tocsin_http_sink.last
 
     assert len(request.body) > 1024 * 1024  # the 1 MB error is sent, not cut: a webhook has no platform limit
     body = standardwebhooks.Webhook(SECRET).verify(request.body, request.headers)
@@ -84,53 +84,57 @@ def test_hostile_data_arrives_whole_as_valid_signed_json(http_sink, make_notifie
     assert set(request.headers) >= {"webhook-id", "webhook-timestamp", "webhook-signature", "content-type"}
 
 
-def test_lone_surrogates_are_escaped_and_the_signature_still_holds(http_sink, make_notifier):
+def test_lone_surrogates_are_escaped_and_the_signature_still_holds(tocsin_http_sink, tocsin_make_notifier):
     event = Event("job_failed", data={"broken": "half a pair: \ud83d end"})
-    make_notifier([hook(http_sink.url)]).notify(event)
-    request = http_sink.last
+    tocsin_make_notifier([hook(tocsin_http_sink.url)]).notify(event)
+    request = tocsin_http_sink.last
     assert request.body.isascii()
     assert standardwebhooks.Webhook(SECRET).verify(request.body, request.headers)["data"] == event.data
 
 
-def test_a_file_of_the_same_name_in_template_dirs_wins(http_sink, make_notifier, tmp_path):
+def test_a_file_of_the_same_name_in_template_dirs_wins(tocsin_http_sink, tocsin_make_notifier, tmp_path):
     write(
         tmp_path / "tpl" / "webhook" / "default.json.j2",
         '{"text": {{ mark ~ " " ~ title }}, "run": {{ data.run_name }}, "error": {{ error }}}',
     )
     write(tmp_path / "tpl" / "webhook" / "job_completed.json.j2", '{"ok": {{ data.run_name }}}')
-    notifier = make_notifier([hook(http_sink.url)], notifications={"template_dirs": [str(tmp_path / "tpl")]})
+    notifier = tocsin_make_notifier(
+        [hook(tocsin_http_sink.url)], notifications={"template_dirs": [str(tmp_path / "tpl")]}
+    )
 
     notifier.notify(Event("job_failed", data={"run_name": 'say "hi"\n', "error": "disk full"}))
-    body = standardwebhooks.Webhook(SECRET).verify(http_sink.last.body, http_sink.last.headers)
+    body = standardwebhooks.Webhook(SECRET).verify(tocsin_http_sink.last.body, tocsin_http_sink.last.headers)
     assert body == {"text": '❌ Job failed: say "hi"\n', "run": 'say "hi"\n', "error": "disk full"}
 
     notifier.notify(Event("job_completed", data={"run_name": "nightly"}))  # the event-specific file wins
-    assert standardwebhooks.Webhook(SECRET).verify(http_sink.last.body, http_sink.last.headers) == {"ok": "nightly"}
+    assert standardwebhooks.Webhook(SECRET).verify(tocsin_http_sink.last.body, tocsin_http_sink.last.headers) == {
+        "ok": "nightly"
+    }
 
 
-def test_an_override_can_extend_the_default_and_add_fields(make_notifier, tmp_path, hostile_event):
+def test_an_override_can_extend_the_default_and_add_fields(tocsin_make_notifier, tmp_path, tocsin_hostile_event):
     write(
         tmp_path / "tpl" / "webhook" / "default.json.j2",
         '{% extends "webhook:webhook/default.json.j2" %}'
         '{% block extra %}, "team": {{ "data-eng" }}, "note": {{ data.note }}{% endblock %}',
     )
-    notifier = make_notifier(
+    notifier = tocsin_make_notifier(
         [hook("https://example.org/hook")], notifications={"template_dirs": [str(tmp_path / "tpl")]}
     )
-    event = hostile_event("job_failed")
+    event = tocsin_hostile_event("job_failed")
     body = notifier.render("hook", event).body
     assert body["schema"] == SCHEMA and body["data"] == event.data
     assert (body["team"], body["note"]) == ("data-eng", event.data["note"])
 
 
-def test_template_option_picks_a_body_by_name(http_sink, make_notifier, tmp_path):
+def test_template_option_picks_a_body_by_name(tocsin_http_sink, tocsin_make_notifier, tmp_path):
     write(tmp_path / "tpl" / "webhook" / "slim.json.j2", '{"event": {{ type }}, "run": {{ data.run_name }}}')
     write(tmp_path / "own" / "bodies" / "put.json.j2", '{"state": {{ severity }}}')
-    notifier = make_notifier(
+    notifier = tocsin_make_notifier(
         [
-            hook(http_sink.url, template="slim.json.j2"),
+            hook(tocsin_http_sink.url, template="slim.json.j2"),
             {
-                **hook(http_sink.url, template="bodies/put.json.j2", method="PUT"),
+                **hook(tocsin_http_sink.url, template="bodies/put.json.j2", method="PUT"),
                 "name": "put",
                 "template_dir": str(tmp_path / "own"),
             },
@@ -139,14 +143,16 @@ def test_template_option_picks_a_body_by_name(http_sink, make_notifier, tmp_path
     )
     report = notifier.notify(Event("job_failed", data={"run_name": "nightly"}))
     assert report.ok
-    bodies = {r.method: standardwebhooks.Webhook(SECRET).verify(r.body, r.headers) for r in http_sink.wait_for(2)}
+    bodies = {
+        r.method: standardwebhooks.Webhook(SECRET).verify(r.body, r.headers) for r in tocsin_http_sink.wait_for(2)
+    }
     assert bodies == {"POST": {"event": "job_failed", "run": "nightly"}, "PUT": {"state": "failure"}}
 
 
-def test_a_missing_template_fails_the_target_with_its_name(http_sink, make_notifier):
-    report = make_notifier([hook(http_sink.url, template="nope.json.j2")]).notify(Event("job_failed"))
+def test_a_missing_template_fails_the_target_with_its_name(tocsin_http_sink, tocsin_make_notifier):
+    report = tocsin_make_notifier([hook(tocsin_http_sink.url, template="nope.json.j2")]).notify(Event("job_failed"))
     receipt = report["hook"]
     assert receipt.outcome == "failed"
     assert "template 'nope.json.j2' (option template of target 'hook') not found" in receipt.error
     assert "webhook/nope.json.j2" in receipt.error
-    assert http_sink.requests == []
+    assert tocsin_http_sink.requests == []

@@ -77,21 +77,21 @@ def test_render_uses_the_template_option(tmp_path):
     assert json.loads(result.stdout.partition("\n\n")[2]) == {"event": "backup_failed"}
 
 
-def test_test_command_sends_a_signed_sample(http_sink, tmp_path):
-    path = config(tmp_path, http_sink.url + "/in")
+def test_test_command_sends_a_signed_sample(tocsin_http_sink, tmp_path):
+    path = config(tmp_path, tocsin_http_sink.url + "/in")
     result = run_cli("test", "hook", "--config", str(path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "hook  delivered  1 attempt  HTTP 200" in result.stderr
-    request = http_sink.last
+    request = tocsin_http_sink.last
     assert request.header("authorization") == f"Bearer {TOKEN}"
     body = standardwebhooks.Webhook(SECRET).verify(request.body, request.headers)
     assert body["title"] == "tocsin test notification: this target works"
     assert body["type"] == "job_completed" and body["data"]["run_name"] == "nightly-etl"
 
 
-def test_send_reports_a_refusal_with_the_secrets_hidden(http_sink, tmp_path):
-    http_sink.reply(lambda request: Reply(403, {"error": f"token {request.header('authorization')} revoked"}))
-    path = config(tmp_path, http_sink.url + "/in/private-path-1234")
+def test_send_reports_a_refusal_with_the_secrets_hidden(tocsin_http_sink, tmp_path):
+    tocsin_http_sink.reply(lambda request: Reply(403, {"error": f"token {request.header('authorization')} revoked"}))
+    path = config(tmp_path, tocsin_http_sink.url + "/in/private-path-1234")
     result = run_cli(
         "send", "job_failed", "-d", "run_name=nightly", "--json-report", "--config", str(path), cwd=tmp_path
     )

@@ -19,31 +19,35 @@ def hook(url: str, **options) -> dict:
     return {"name": "hook", "channel": "webhook", "url": url, "secret": SECRET, **options}
 
 
-def test_put_sends_the_same_signed_document(http_sink, make_notifier):
-    report = make_notifier([hook(http_sink.url + "/events/1", method="PUT")]).notify(Event("job_completed"))
+def test_put_sends_the_same_signed_document(tocsin_http_sink, tocsin_make_notifier):
+    report = tocsin_make_notifier([hook(tocsin_http_sink.url + "/events/1", method="PUT")]).notify(
+        Event("job_completed")
+    )
     assert report["hook"].outcome == "delivered"
-    request = http_sink.last
+    request = tocsin_http_sink.last
     assert (request.method, request.path) == ("PUT", "/events/1")
     assert standardwebhooks.Webhook(SECRET).verify(request.body, request.headers)["type"] == "job_completed"
 
 
-def test_any_2xx_is_delivered(http_sink, make_notifier):
+def test_any_2xx_is_delivered(tocsin_http_sink, tocsin_make_notifier):
     statuses = [200, 201, 202, 204, 299]
     # (a 204 answer has no body: the sink would otherwise leave stray bytes on the kept-alive connection)
-    http_sink.reply(*(Reply(status, b"" if status == 204 else b"accepted") for status in statuses))
-    notifier = make_notifier([hook(http_sink.url)])
+    tocsin_http_sink.reply(*(Reply(status, b"" if status == 204 else b"accepted") for status in statuses))
+    notifier = tocsin_make_notifier([hook(tocsin_http_sink.url)])
     for status in statuses:
         receipt = notifier.notify(Event("job_completed"))["hook"]
         assert (receipt.outcome, receipt.attempts, receipt.status_code) == ("delivered", 1, status)
 
 
-def test_custom_headers_arrive_from_the_environment_and_never_show(http_sink, make_notifier, monkeypatch, caplog):
+def test_custom_headers_arrive_from_the_environment_and_never_show(
+    tocsin_http_sink, tocsin_make_notifier, monkeypatch, caplog
+):
     monkeypatch.setenv("HOOK_TOKEN", TOKEN)
-    http_sink.reply(lambda request: Reply(401, {"error": f"rejected {request.header('authorization')}"}))
-    notifier = make_notifier(
+    tocsin_http_sink.reply(lambda request: Reply(401, {"error": f"rejected {request.header('authorization')}"}))
+    notifier = tocsin_make_notifier(
         [
             hook(
-                http_sink.url + "/private-path-1234",
+                tocsin_http_sink.url + "/private-path-1234",
                 headers={
                     "Authorization": "Bearer ${HOOK_TOKEN}",
                     "X-Team": "data-eng",
@@ -55,7 +59,7 @@ def test_custom_headers_arrive_from_the_environment_and_never_show(http_sink, ma
     with caplog.at_level(logging.INFO):
         receipt = notifier.notify(Event("job_failed"))["hook"]
 
-    request = http_sink.last
+    request = tocsin_http_sink.last
     assert request.header("authorization") == f"Bearer {TOKEN}"
     assert request.header("x-team") == "data-eng"
     assert request.header("content-type") == "application/vnd.acme+json"  # replaces the default
@@ -95,38 +99,42 @@ ERROR_ANSWERS = [
 ]
 
 
-def test_error_answers_are_permanent_or_retried_with_the_receivers_reason(http_sink, make_notifier):
-    notifier = make_notifier([hook(http_sink.url, max_retries=1)])
+def test_error_answers_are_permanent_or_retried_with_the_receivers_reason(tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([hook(tocsin_http_sink.url, max_retries=1)])
     for replies, error, attempts in ERROR_ANSWERS:
-        before = len(http_sink.requests)
-        http_sink.reply(*replies)
+        before = len(tocsin_http_sink.requests)
+        tocsin_http_sink.reply(*replies)
         receipt = notifier.notify(Event("job_failed"))["hook"]
         assert (receipt.outcome, receipt.error) == ("failed", error)
-        assert receipt.attempts == attempts == len(http_sink.requests) - before, error
+        assert receipt.attempts == attempts == len(tocsin_http_sink.requests) - before, error
 
 
-def test_payload_too_large_names_the_size(http_sink, make_notifier):
-    http_sink.reply(Reply(413, b"Request Entity Too Large"))
-    receipt = make_notifier([hook(http_sink.url)]).notify(Event("job_failed", data={"log": "x" * 50_000}))["hook"]
-    size = len(http_sink.last.body)
+def test_payload_too_large_names_the_size(tocsin_http_sink, tocsin_make_notifier):
+    tocsin_http_sink.reply(Reply(413, b"Request Entity Too Large"))
+    receipt = tocsin_make_notifier([hook(tocsin_http_sink.url)]).notify(
+        Event("job_failed", data={"log": "x" * 50_000})
+    )["hook"]
+    size = len(tocsin_http_sink.last.body)
     assert size > 50_000
     assert receipt.error == f"HTTP 413: payload too large for the receiver ({size} bytes): Request Entity Too Large"
     assert receipt.attempts == 1
 
 
-def test_rate_limit_and_timeouts_are_retried(http_sink, make_notifier):
-    http_sink.reply(Reply(429, {"retry_after": 0.05}), Reply(204, delay=0.6), Reply(204))
-    receipt = make_notifier([hook(http_sink.url, timeout=0.3)]).notify(Event("job_failed"))["hook"]
+def test_rate_limit_and_timeouts_are_retried(tocsin_http_sink, tocsin_make_notifier):
+    tocsin_http_sink.reply(Reply(429, {"retry_after": 0.05}), Reply(204, delay=0.6), Reply(204))
+    receipt = tocsin_make_notifier([hook(tocsin_http_sink.url, timeout=0.3)]).notify(Event("job_failed"))["hook"]
     assert (receipt.outcome, receipt.attempts, receipt.status_code) == ("delivered", 3, 204)
-    ids = {r.header("webhook-id") for r in http_sink.wait_for(3)}
+    ids = {r.header("webhook-id") for r in tocsin_http_sink.wait_for(3)}
     assert len(ids) == 1
 
 
-def test_connection_refused_is_retried_then_reported(make_notifier):
+def test_connection_refused_is_retried_then_reported(tocsin_make_notifier):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    receipt = make_notifier([hook(f"http://127.0.0.1:{port}/x", max_retries=1)]).notify(Event("job_failed"))["hook"]
+    receipt = tocsin_make_notifier([hook(f"http://127.0.0.1:{port}/x", max_retries=1)]).notify(Event("job_failed"))[
+        "hook"
+    ]
     assert receipt.outcome == "failed"
     assert receipt.attempts == 2
     assert receipt.error.startswith("could not connect")
@@ -156,10 +164,10 @@ def test_connection_refused_is_retried_then_reported(make_notifier):
         ({"urll": "https://x"}, "targets[0].urll: unknown key (did you mean 'url'?)"),
     ],
 )
-def test_config_mistakes_name_the_key_and_hide_the_value(make_notifier, options, problem):
+def test_config_mistakes_name_the_key_and_hide_the_value(tocsin_make_notifier, options, problem):
     target = {"name": "hook", "channel": "webhook", "url": "https://example.org/hook", **options}
     with pytest.raises(ConfigError) as caught:
-        make_notifier([target])
+        tocsin_make_notifier([target])
     text = str(caught.value)
     assert problem in text
     assert "secret-value" not in text and "secret-path" not in text

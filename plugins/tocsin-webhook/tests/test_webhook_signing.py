@@ -25,13 +25,13 @@ def received_headers(request) -> dict[str, str]:
     return {k: v for k, v in request.headers.items() if k.startswith("webhook-")}
 
 
-def test_received_request_verifies_with_standardwebhooks_and_verify(http_sink, make_notifier):
-    notifier = make_notifier([hook(http_sink.url + "/in")])
+def test_received_request_verifies_with_standardwebhooks_and_verify(tocsin_http_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([hook(tocsin_http_sink.url + "/in")])
     event = Event("job_failed", data={"run_name": "nightly", "error": "disk full"})
     report = notifier.notify(event)
 
     assert report["hook"].outcome == "delivered"
-    request = http_sink.last
+    request = tocsin_http_sink.last
     assert request.method == "POST"
     assert request.path == "/in"
     assert request.header("content-type") == "application/json"
@@ -48,9 +48,9 @@ def test_received_request_verifies_with_standardwebhooks_and_verify(http_sink, m
     assert request.body == tocsin_webhook.encode_body(request.json())
 
 
-def test_tampered_body_or_headers_fail_both_verifiers(http_sink, make_notifier):
-    make_notifier([hook(http_sink.url)]).notify(Event("job_failed", data={"run_name": "nightly"}))
-    request = http_sink.last
+def test_tampered_body_or_headers_fail_both_verifiers(tocsin_http_sink, tocsin_make_notifier):
+    tocsin_make_notifier([hook(tocsin_http_sink.url)]).notify(Event("job_failed", data={"run_name": "nightly"}))
+    request = tocsin_http_sink.last
     tampered = request.body.replace(b'"failure"', b'"success"')
     assert tampered != request.body
 
@@ -69,9 +69,9 @@ def test_tampered_body_or_headers_fail_both_verifiers(http_sink, make_notifier):
             verify(request.body, headers, SECRET)
 
 
-def test_stale_timestamp_fails_both_verifiers(http_sink, make_notifier):
-    make_notifier([hook(http_sink.url)]).notify(Event("job_failed"))
-    request = http_sink.last
+def test_stale_timestamp_fails_both_verifiers(tocsin_http_sink, tocsin_make_notifier):
+    tocsin_make_notifier([hook(tocsin_http_sink.url)]).notify(Event("job_failed"))
+    request = tocsin_http_sink.last
     sent = int(request.header("webhook-timestamp"))
 
     # The real request, checked six minutes later (a replay): verify() refuses it.
@@ -96,14 +96,14 @@ def test_stale_timestamp_fails_both_verifiers(http_sink, make_notifier):
         verify(request.body, replay, SECRET)
 
 
-def test_webhook_id_is_the_same_on_every_retry_and_the_timestamp_is_fresh(http_sink, make_notifier):
-    http_sink.reply(Reply(500, {"message": "try later"}, headers={"Retry-After": "1"}), Reply(204))
+def test_webhook_id_is_the_same_on_every_retry_and_the_timestamp_is_fresh(tocsin_http_sink, tocsin_make_notifier):
+    tocsin_http_sink.reply(Reply(500, {"message": "try later"}, headers={"Retry-After": "1"}), Reply(204))
     event = Event("job_failed", data={"run_name": "nightly"})
-    report = make_notifier([hook(http_sink.url)]).notify(event)
+    report = tocsin_make_notifier([hook(tocsin_http_sink.url)]).notify(event)
 
     receipt = report["hook"]
     assert (receipt.outcome, receipt.attempts, receipt.status_code) == ("delivered", 2, 204)
-    first, second = http_sink.requests
+    first, second = tocsin_http_sink.requests
     assert first.header("webhook-id") == second.header("webhook-id") == event.id
     assert first.body == second.body
     assert int(second.header("webhook-timestamp")) >= int(first.header("webhook-timestamp")) + 1
@@ -113,10 +113,10 @@ def test_webhook_id_is_the_same_on_every_retry_and_the_timestamp_is_fresh(http_s
         verify(request.body, request.headers, SECRET)
 
 
-def test_raw_secret_signs_with_its_utf8_bytes(http_sink, make_notifier):
+def test_raw_secret_signs_with_its_utf8_bytes(tocsin_http_sink, tocsin_make_notifier):
     raw = "a shared secret the receiver already has: ünïcode too"
-    make_notifier([hook(http_sink.url, secret=raw)]).notify(Event("job_completed"))
-    request = http_sink.last
+    tocsin_make_notifier([hook(tocsin_http_sink.url, secret=raw)]).notify(Event("job_completed"))
+    request = tocsin_http_sink.last
     standardwebhooks.Webhook(raw.encode()).verify(request.body, request.headers)
     assert verify(request.body, request.headers, raw)
     assert verify(request.body, request.headers, raw.encode())
@@ -124,10 +124,10 @@ def test_raw_secret_signs_with_its_utf8_bytes(http_sink, make_notifier):
         verify(request.body, request.headers, SECRET)
 
 
-def test_without_a_secret_requests_carry_id_and_timestamp_but_no_signature(http_sink, make_notifier):
+def test_without_a_secret_requests_carry_id_and_timestamp_but_no_signature(tocsin_http_sink, tocsin_make_notifier):
     event = Event("job_completed")
-    make_notifier([{"name": "hook", "channel": "webhook", "url": http_sink.url}]).notify(event)
-    request = http_sink.last
+    tocsin_make_notifier([{"name": "hook", "channel": "webhook", "url": tocsin_http_sink.url}]).notify(event)
+    request = tocsin_http_sink.last
     assert request.header("webhook-id") == event.id
     assert request.header("webhook-timestamp").isdigit()
     assert request.header("webhook-signature") is None
@@ -144,12 +144,12 @@ def test_generated_secret_works_with_the_reference_library():
     assert standardwebhooks.Webhook(secret).verify(body, headers) == verify(body, headers, secret)
 
 
-def test_an_event_id_with_a_dot_is_refused_before_anything_is_sent(http_sink, make_notifier):
-    report = make_notifier([hook(http_sink.url)]).notify(Event("job_failed", id="evt.1.2"))
+def test_an_event_id_with_a_dot_is_refused_before_anything_is_sent(tocsin_http_sink, tocsin_make_notifier):
+    report = tocsin_make_notifier([hook(tocsin_http_sink.url)]).notify(Event("job_failed", id="evt.1.2"))
     receipt = report["hook"]
     assert receipt.outcome == "failed"
     assert "cannot be used as webhook-id" in receipt.error
-    assert http_sink.requests == []
+    assert tocsin_http_sink.requests == []
 
 
 # -- verify() on its own: what a receiver sees for each kind of bad request ---------------------------------

@@ -90,11 +90,9 @@ def _template_name(templates: Any, target: Any, name: str) -> str:
     )
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def format_message(event: Any, target: Any, templates: Any) -> Message | None:
     """Render the body (``tocsin.event/v1`` unless overridden) for a ``webhook`` target."""
-    if target.channel != CHANNEL:
-        return None
     try:
         check_message_id(event.id)
     except ValueError as exc:
@@ -126,11 +124,9 @@ def _describe_error(size: int, response: Response) -> str | None:
     return None
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def deliver(message: Message, target: Any, transport: Any) -> Any:
     """Send one attempt: serialize, sign those exact bytes with a fresh timestamp, POST or PUT."""
-    if target.channel != CHANNEL:
-        return None
     options: WebhookOptions = target.options
     try:
         msg_id = check_message_id(message.event_id)

@@ -1,0 +1,68 @@
+"""The ``tocsin`` command line. Exit codes: 0 all delivered, 1 some delivery failed, 2 bad config or usage.
+
+One module per command group (``send``, ``setup``, …); each adds its commands to :func:`main` here.
+Plugins add their own commands through the ``register_commands(cli)`` hook (llm's and datasette's
+pattern), so tools such as an outbox UI can ship as separate distributions.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from .. import __version__
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from .send import render, send, test
+from .setup import channels, check, init
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
+
+
+class PluginCommands(click.Group):
+    """The command group; commands that plugins add (``register_commands``) are loaded on first need.
+
+    Built-in commands never wait for plugin discovery; a plugin whose hook fails is reported, not fatal.
+    """
+
+    _plugins_loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        from ..plugins import PluginRegistry
+
+        try:
+            PluginRegistry().hook.register_commands(cli=self)
+        except Exception as exc:  # a plugin bug must not take the whole CLI down
+            click.echo(f"warning: a plugin's register_commands failed: {type(exc).__name__}: {exc}", err=True)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._load_plugin_commands()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=PluginCommands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tocsin")
+@click.option("--verbose", "-v", count=True, help="Log retries (-v) and debug details (-vv) to stderr.")
+def main(verbose: int) -> None:
+    """tocsin: send events (a job failed, a backup finished) to Discord, Slack, Teams, email, webhooks."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+for command in (send, test, render, channels, check, init):
+    main.add_command(command)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,147 @@
+"""What every command shares: exit codes, error output, the --config option, and events from options."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+import click
+
+from ..config import CONFIG_ENV, DEFAULT_CONFIG_NAME
+from ..errors import ConfigError, PluginError, TocsinError
+from ..events import Event
+from ..notifier import Notifier
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "build_event",
+    "config_option",
+    "event_options",
+    "fail",
+    "open_notifier",
+]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EVENT_KEYS = {"type", "data", "title", "severity", "user", "recipients", "source", "id", "occurred_at"}
+
+
+def fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def open_notifier(config: str | None) -> Notifier:
+    try:
+        return Notifier.from_file(config)
+    except ConfigError as exc:
+        click.echo(
+            f"error: invalid configuration ({len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}):",
+            err=True,
+        )
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(EXIT_USAGE)
+    except (PluginError, TocsinError) as exc:
+        fail(str(exc))
+
+
+def config_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--config",
+        "-c",
+        "config",
+        metavar="PATH",
+        envvar=CONFIG_ENV,
+        help=f"Config file (default: ${CONFIG_ENV}, then ./{DEFAULT_CONFIG_NAME}, then print to the console).",
+    )(fn)
+
+
+def event_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for decorator in reversed(
+        [
+            click.option(
+                "--data",
+                "-d",
+                "data",
+                multiple=True,
+                metavar="KEY=VALUE",
+                help="Event data; VALUE is read as JSON when it parses (numbers, true, lists), else text.",
+            ),
+            click.option(
+                "--json",
+                "json_file",
+                metavar="FILE|-",
+                type=click.File("r"),
+                help="Event data (or a whole event object) as JSON, from a file or - for stdin.",
+            ),
+            click.option("--title", help="Event title (default: from the type and run name)."),
+            click.option(
+                "--severity",
+                type=click.Choice(["success", "failure", "warning", "info"]),
+                help="Override the severity derived from the type.",
+            ),
+            click.option("--user", help="The user the event is about: a name or an email address."),
+            click.option(
+                "--recipient",
+                "recipients",
+                multiple=True,
+                metavar="ADDRESS",
+                help="Extra recipient for this event (channels that address people, like email).",
+            ),
+        ]
+    ):
+        fn = decorator(fn)
+    return fn
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def build_event(
+    event_type: str,
+    data: Sequence[str],
+    json_file: Any,
+    title: str | None,
+    severity: str | None,
+    user: str | None,
+    recipients: Sequence[str],
+    base_data: dict[str, Any] | None = None,
+) -> Event:
+    """The event the CLI options describe; a usage error (exit 2) when they do not make one."""
+    fields: dict[str, Any] = {}
+    merged: dict[str, Any] = dict(base_data or {})
+    if json_file is not None:
+        try:
+            loaded = json.load(json_file)
+        except ValueError as exc:
+            fail(f"--json {json_file.name}: not valid JSON: {exc}")
+        if not isinstance(loaded, dict):
+            fail(f"--json {json_file.name}: expected a JSON object")
+        if set(loaded) & EVENT_KEYS and set(loaded) <= EVENT_KEYS:
+            merged.update(loaded.pop("data", None) or {})
+            loaded.pop("type", None)
+            fields.update(loaded)
+        else:
+            merged.update(loaded)
+    for item in data:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            fail(f"--data {item!r}: expected KEY=VALUE")
+        merged[key.strip()] = _parse_value(value)
+    for name, value in (("title", title), ("severity", severity), ("user", user)):
+        if value:
+            fields[name] = value
+    if recipients:
+        fields["recipients"] = [*fields.get("recipients", ()), *recipients]
+    try:
+        return Event(type=event_type, data=merged, **fields)
+    except (TypeError, ValueError) as exc:
+        fail(str(exc))
