@@ -1,0 +1,107 @@
+"""The ``pagerduty`` channel for tocsin: events sent to a PagerDuty service through the Events API v2.
+
+A failure **triggers** an alert, and the same run's later success **resolves** it: both carry one
+``dedup_key`` per run, rendered from ``pagerduty/default.dedup_key.j2`` (``<instance>:<run id>``), so
+PagerDuty applies the resolve to the alert the trigger opened. What each severity sends is the
+``actions`` option (defaults: failure and warning trigger, success resolves, info is a *change event*:
+context on the service's timeline that pages nobody); an alert's ``payload.severity`` is the
+``severities`` option (failure ``error``, warning ``warning``, others ``info``).
+
+``format_message`` renders ``pagerduty/<event type>.json.j2`` (else ``default.json.j2``) for triggers and
+change events, then enforces PagerDuty's documented limits in Python (:mod:`tocsin_pagerduty.limits`).
+The Message holds no secret: ``deliver`` adds ``routing_key`` to the body it POSTs to
+``<api_url>/v2/enqueue`` (alerts) or ``<api_url>/v2/change/enqueue`` (change events). PagerDuty answers
+202 when it accepts an event; 400 keeps PagerDuty's ``errors`` list as the reason; 429, 5xx and network
+faults are retried by the core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Mapping
+from pathlib import Path
+from typing import Any
+
+from tocsin import Channel, Event, Message, Response, Target, TemplateError, Templates, Transport, hookimpl
+
+from .limits import ALERT_ONLY, dedup_key, fit_event
+from .options import DEFAULT_ACTIONS, DEFAULT_SEVERITIES, PagerDutyOptions
+
+__all__ = ["CHANNEL", "DEFAULT_ACTIONS", "DEFAULT_SEVERITIES", "PagerDutyOptions", "describe_error"]
+
+CHANNEL = "pagerduty"
+ALERTS_PATH = "/v2/enqueue"
+CHANGES_PATH = "/v2/change/enqueue"
+
+
+@hookimpl
+def tocsin_channels() -> list[Channel]:
+    return [
+        Channel(
+            CHANNEL,
+            PagerDutyOptions,
+            templates=Path(__file__).parent / "templates",
+            description="PagerDuty Events API v2: failures trigger alerts, the same run's success resolves them.",
+        )
+    ]
+
+
+@hookimpl(trylast=True)
+def format_message(event: Event, target: Target, templates: Templates) -> Message | None:
+    """The Events API v2 document for ``event`` (without ``routing_key``, which ``deliver`` adds)."""
+    options: PagerDutyOptions = target.options
+    severity = str(event.severity)
+    action = options.action(severity)
+    key = dedup_key(templates.render_text(event, target, "dedup_key"), event.id)
+    if action in ("resolve", "acknowledge"):
+        return Message.for_event(event, target, body={"event_action": action, "dedup_key": key})
+    rendered = templates.render_json(event, target)
+    if not isinstance(rendered, Mapping) or not isinstance(rendered.get("payload"), Mapping):
+        raise TemplateError(
+            f"pagerduty template for {event.type!r} must render an object with a payload object "
+            f"(target {target.name!r})"
+        )
+    body: dict[str, Any] = dict(rendered)
+    payload = dict(body["payload"])
+    for name in ("source", "component", "group"):
+        if getattr(options, name):
+            payload[name] = getattr(options, name)
+    if action == "trigger":
+        payload = {"summary": payload.get("summary"), "severity": options.pd_severity(severity), **payload}
+        body = {"event_action": "trigger", "dedup_key": key, **body, "payload": payload}
+    else:  # a change event: no action, key or severity, and only the fields PagerDuty accepts there
+        payload = {name: value for name, value in payload.items() if name not in ALERT_ONLY}
+        body = {name: value for name, value in body.items() if name in ("payload", "links")}
+        body["payload"] = payload
+    try:
+        body = fit_event(body)
+    except ValueError as exc:
+        raise TemplateError(f"pagerduty template for {event.type!r}: {exc} (target {target.name!r})") from None
+    return Message.for_event(event, target, body=body)
+
+
+def describe_error(response: Response) -> str | None:
+    """PagerDuty's words for a rejected event: ``{"message": "Event object is invalid", "errors": [...]}``."""
+    body = response.json()
+    if not isinstance(body, Mapping):
+        return None
+    message = body.get("message") if isinstance(body.get("message"), str) else None
+    errors = [str(e) for e in body.get("errors", ()) if e] if isinstance(body.get("errors"), list) else []
+    if not message and not errors:
+        return None
+    reason = "; ".join(errors[:10])
+    if message and reason:
+        reason = f"{message}: {reason}"
+    reason = reason or message or ""
+    if response.status_code == 400 and any("routing_key" in e for e in errors):
+        reason += " — check the routing_key option (an Events API V2 integration key)"
+    return reason[:1000]
+
+
+@hookimpl(trylast=True)
+def deliver(message: Message, target: Target, transport: Transport) -> Awaitable[Response]:
+    """POST the event with the target's ``routing_key``; 202 is delivered, 400 fails with PagerDuty's
+    errors, 429 waits (Retry-After, else the backoff) and 5xx/network faults are retried."""
+    options: PagerDutyOptions = target.options
+    path = ALERTS_PATH if "event_action" in message.body else CHANGES_PATH
+    body = {"routing_key": options.routing_key.reveal(), **message.body}
+    return transport.post_json(options.api_url.rstrip("/") + path, body, describe_error=describe_error)
