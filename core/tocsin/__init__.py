@@ -31,6 +31,7 @@ from .messages import Message, Outcome, Receipt, Report
 from .notifier import Notifier
 from .plugins import PluginRegistry
 from .presentation import Field
+from .routing import Routes, Subscription
 from .samples import sample_event
 from .secrets import Secret
 from .templating import Templates
@@ -62,10 +63,12 @@ __all__ = [
     "Report",
     "Response",
     "RetryableError",
+    "Routes",
     "Secret",
     "Settings",
     "Severity",
     "Source",
+    "Subscription",
     "Target",
     "TemplateError",
     "Templates",

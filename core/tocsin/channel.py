@@ -29,6 +29,15 @@ class Channel:
     holds ``<name>/default.json.j2`` and friends (usually ``Path(__file__).parent / "templates"``).
     ``filters`` are Jinja filters the channel's templates need, registered by their names (prefix them
     with the channel name, like ``slack_escape``, so they cannot clash).
+
+    ``personal`` says the channel addresses people (email): routing sends ``notify_user`` messages and an
+    event's own recipients through it, each as a separate delivery whose target has ``direct_to`` set to
+    the addresses it must go to instead of the configured ones.
+
+    ``schemes`` are the URL schemes (Apprise's, like ``discord`` or ``mailtos``) that name this channel
+    in ``tocsin send --to URL`` and in a target's ``url`` key; ``from_url`` turns such a URL into the
+    channel's option mapping (raising ValueError with a message that never repeats the URL, which holds
+    secrets). Both or neither.
     """
 
     name: str
@@ -36,6 +45,13 @@ class Channel:
     templates: Path | None = attrs.field(default=None, converter=attrs.converters.optional(Path))
     description: str = ""
     filters: dict[str, Callable[..., Any]] = attrs.field(factory=dict)
+    personal: bool = False
+    schemes: tuple[str, ...] = attrs.field(default=(), converter=lambda v: tuple(s.lower() for s in v))
+    from_url: Callable[[str], dict[str, Any]] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if bool(self.schemes) != (self.from_url is not None):
+            raise ValueError(f"channel {self.name!r}: give schemes and from_url together")
 
     def option_docs(self) -> list[dict[str, Any]]:
         """Each option's name, type, default and doc, for ``tocsin channels``."""

@@ -21,6 +21,7 @@ import attrs
 
 from .errors import ConfigError, PluginError
 from .events import Severity, Source
+from .routing_config import EventRule, UserEntry, check_names, parse_events, parse_users
 from .structure import (
     Problems,
     add_validation_problem,
@@ -98,6 +99,24 @@ class Settings:
     retry_deadline: float = attrs.field(
         default=120.0, metadata={"doc": "Seconds a target's attempts and waits may take in all."}
     )
+    default_targets: tuple[str, ...] | None = attrs.field(
+        default=None,
+        converter=attrs.converters.optional(tuple),
+        metadata={"doc": "The global targets: events without a [events.<type>] targets override go to these."},
+    )
+    only_user: str | None = attrs.field(
+        default=None, metadata={"doc": "Notify only this [users.<name>]'s targets (a per-user deployment)."}
+    )
+    recipient_events: tuple[str, ...] = attrs.field(
+        default=("job_completed", "job_failed", "job_timeout", "job_cancelled"),
+        converter=tuple,
+        metadata={"doc": "The types an event's own recipients get when the event names none (recipient_events)."},
+    )
+    recipient_scope: tuple[str, ...] = attrs.field(
+        default=("job_*",),
+        converter=tuple,
+        metadata={"doc": "The only types (names or globs) an event's own recipients may ever get."},
+    )
     http_backend: Literal["httpx", "aiohttp"] = attrs.field(
         default="httpx",
         metadata={
@@ -138,13 +157,19 @@ class Target:
     max_retries: int | None = None
     template_dir: Path | None = attrs.field(default=None, converter=attrs.converters.optional(Path))
     enabled: bool = True
+    event_recipients: Literal["ignore", "also", "only"] = "ignore"
+    #: Set by routing, never in a config: this delivery goes to these addresses only (see tocsin.routing).
+    direct_to: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
     def __repr__(self) -> str:  # options may hold secrets: their own reprs redact them
         return f"Target(name={self.name!r}, channel={self.channel!r}, options={self.options!r})"
 
 
 #: Target keys the core reads; every other key of a ``[[targets]]`` table is the channel's option.
-TARGET_KEYS = ("name", "channel", "events", "when", "users", "timeout", "max_retries", "template_dir", "enabled")
+TARGET_KEYS = (
+    *("name", "channel", "events", "when", "users", "timeout", "max_retries", "template_dir", "enabled"),
+    "event_recipients",
+)
 
 _TARGET_KEY_TYPES: dict[str, Any] = {
     "name": str,
@@ -156,6 +181,7 @@ _TARGET_KEY_TYPES: dict[str, Any] = {
     "max_retries": int,
     "template_dir": Path,
     "enabled": bool,
+    "event_recipients": Literal["ignore", "also", "only"],
 }
 
 
@@ -167,6 +193,8 @@ class Config:
     targets: tuple[Target, ...] = attrs.field(default=(), converter=tuple)
     source: Source | None = None
     path: Path | None = None
+    events: tuple[EventRule, ...] = attrs.field(default=(), converter=tuple)
+    users: tuple[UserEntry, ...] = attrs.field(default=(), converter=tuple)
 
     def target(self, name: str) -> Target:
         """The target called ``name``; a ConfigError that suggests a close name otherwise."""
@@ -263,9 +291,10 @@ def parse_config(
     prefix = str(label) if label else "<config>"
     problems = Problems()
     raw = interpolate(dict(raw), "", problems, os.environ if environ is None else environ)
+    tables = ["notifications", "source", "targets", "events", "users"]
     for key in raw:
-        if key not in ("notifications", "source", "targets"):
-            problems.add(key, f"unknown key{suggest(key, ['notifications', 'source', 'targets'])}")
+        if key not in tables:
+            problems.add(key, f"unknown key{suggest(key, tables)}")
 
     settings = structure_value(raw.get("notifications", {}), Settings, "notifications", problems) or Settings()
     settings = attrs.evolve(
@@ -302,11 +331,14 @@ def parse_config(
         seen[target.name] = index
         targets.append(target)
 
+    events, users = parse_events(raw.get("events"), problems), parse_users(raw.get("users"), problems)
+    named = [e["name"] for e in raw_targets if isinstance(e, Mapping) and isinstance(e.get("name"), str)]
+    check_names(named, settings.default_targets, settings.only_user, events, users, raw.get("users"), problems)
     if problems:
         raise ConfigError([f"{prefix}: {p}" for p in _root_causes(problems)])
     if default_targets and not raw_targets:
         targets = list(default_config().targets)
-    return Config(settings=settings, targets=tuple(targets), source=source, path=label)
+    return Config(settings=settings, targets=tuple(targets), source=source, path=label, events=events, users=users)
 
 
 def _root_causes(problems: list[str]) -> list[str]:
@@ -346,6 +378,8 @@ def structure_target(
     except PluginError as exc:
         problems.add(where, str(exc))
         return None
+    if common.get("event_recipients", "ignore") != "ignore" and not channel.spec.personal:
+        problems.add(f"{at}.event_recipients", f"channel {channel.spec.name!r} does not address people (email does)")
     option_data = {k: v for k, v in entry.items() if k not in TARGET_KEYS}
     option_fields = {option_key(f) for f in attrs.fields(channel.spec.options)}
     takes = ", ".join(sorted(option_fields)) or "no options"

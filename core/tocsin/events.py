@@ -10,7 +10,7 @@ import enum
 import re
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -129,6 +129,10 @@ class User:
         return any(value is not None and value.casefold() == wanted for value in (self.name, self.email, self.id))
 
 
+def _to_names(value: str | Iterable[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 def _to_user(value: Any) -> User | None:
     if value is None or isinstance(value, User):
         return value
@@ -203,7 +207,9 @@ class Event:
     ``data`` is free: the standard keys that templates show are ``run_id``, ``run_name`` (or
     ``job_name``), ``status``, ``last_step``, ``error``, ``started_at``, ``finished_at``, ``duration``
     (seconds), ``size`` (bytes), ``url`` / ``run_url``, ``queue``, ``exit_code``.
-    ``recipients`` are extra addresses named at submission time (a job asking for its own recipients).
+    ``recipients`` are extra addresses named at submission time (a job asking for its own recipients);
+    ``recipient_events`` the event types they asked for (none: the config's ``recipient_events``).
+    ``users`` are further users the event concerns besides ``user`` (every owner of an audited model).
     """
 
     type: str = attrs.field(validator=_check_type)
@@ -212,6 +218,8 @@ class Event:
     severity: Severity = attrs.field(default=None, converter=_to_severity)
     user: User | None = attrs.field(default=None, converter=_to_user)
     recipients: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    recipient_events: tuple[str, ...] = attrs.field(default=(), converter=_to_names)
+    users: tuple[User, ...] = attrs.field(default=(), converter=lambda v: tuple(_to_user(u) for u in v))
     source: Source = attrs.field(factory=Source, converter=_to_source)
     id: str = attrs.field(factory=lambda: str(uuid.uuid4()))
     occurred_at: datetime = attrs.field(default=None, converter=_to_aware_utc)
@@ -221,6 +229,11 @@ class Event:
             object.__setattr__(self, "severity", severity_for(self.type))
         if not self.title:
             object.__setattr__(self, "title", default_title(self.type, self.data))
+
+    @property
+    def all_users(self) -> tuple[User, ...]:
+        """``user`` (when set) and ``users``: everyone routing's ``users`` rules may match."""
+        return ((self.user,) if self.user is not None else ()) + self.users
 
     @property
     def known(self) -> EventType | None:

@@ -19,7 +19,7 @@ from .errors import ConfigError, PluginError, TemplateError, TocsinError
 from .events import Event
 from .messages import Message, Outcome, Receipt, Report
 from .plugins import PluginRegistry
-from .routing import skip_reason
+from .routing import Routes, Subscription, delivery_order, route
 from .samples import sample_event
 from .secrets import find_secrets, redact
 from .structure import Problems, structure_attrs
@@ -143,33 +143,23 @@ class Notifier:
         *,
         targets: Sequence[str] | None = None,
         extra_targets: Sequence[Target | Mapping[str, Any]] = (),
-    ) -> tuple[list[Target], list[Receipt]]:
-        """The targets ``event`` goes to, and a skipped receipt for each configured one it does not.
+        subscriptions: Sequence[Subscription] | None = None,
+    ) -> Routes:
+        """Where ``event`` goes and why the other targets are skipped (:func:`tocsin.routing.route`).
 
-        ``targets`` names targets to send to regardless of their routing rules (``--target``);
-        ``extra_targets`` are destinations the submitter asked for, always sent to.
+        ``targets`` names targets to send to regardless of their routing rules (``--target``), never a
+        disabled one; ``subscriptions`` picks targets for this event, each with its own ``when``;
+        ``extra_targets`` are destinations the submitter adds, with their own rules.
         """
-        skipped: list[Receipt] = []
-        if targets:
-            chosen = [self.target(name) for name in targets]
-        else:
-            chosen = []
-            for target in self.config.targets:
-                reason = skip_reason(event, target)
-                if reason is None:
-                    chosen.append(target)
-                else:
-                    skipped.append(Receipt(target.name, target.channel, Outcome.SKIPPED, reason=reason))
-        if extra_targets:
-            extra = self._structure_targets(extra_targets, "extra_targets")
-            clash = {t.name for t in extra} & {t.name for t in self.config.targets}
-            if clash:
-                raise ConfigError(f"extra_targets: names already used by configured targets: {sorted(clash)}")
-            chosen.extend(extra)
-        if not self.config.settings.enabled:
-            skipped = [Receipt(t.name, t.channel, Outcome.SKIPPED, reason="notifications disabled") for t in chosen]
-            chosen = []
-        return chosen, skipped
+        extra = self._structure_targets(extra_targets, "extra_targets") if extra_targets else ()
+        return route(
+            event,
+            self.config,
+            targets=targets,
+            extra_targets=extra,
+            subscriptions=subscriptions,
+            personal=lambda target: self.registry.channel(target.channel).spec.personal,
+        )
 
     # -- formatting ------------------------------------------------------------------------------
     def prepare(self, event: Event) -> Event:
@@ -224,6 +214,7 @@ class Notifier:
         *,
         targets: Sequence[str] | None = None,
         extra_targets: Sequence[Target | Mapping[str, Any]] = (),
+        subscriptions: Sequence[Subscription] | None = None,
     ) -> Report:
         """Route, format and deliver ``event``; the report has one receipt per target.
 
@@ -231,7 +222,7 @@ class Notifier:
         ConfigError only for a bad ``targets`` name or ``extra_targets`` entry.
         """
         event = self.prepare(event)
-        chosen, receipts = self.route(event, targets=targets, extra_targets=extra_targets)
+        chosen, receipts = self.route(event, targets=targets, extra_targets=extra_targets, subscriptions=subscriptions)
         transport, semaphore = self._transport()
         jobs = []
         for target in chosen:
@@ -255,8 +246,8 @@ class Notifier:
         for (message, _), receipt in zip(jobs, await asyncio.gather(*(job for _, job in jobs)), strict=True):
             receipts.append(receipt)
             self._finished(event, message, receipt)
-        order = {t.name: i for i, t in enumerate([*self.config.targets, *chosen])}
-        receipts.sort(key=lambda r: order.get(r.target, len(order)))
+        key = delivery_order([*self.config.targets, *chosen])
+        receipts.sort(key=lambda r: key(r.target))
         return Report(event_id=event.id, event_type=event.type, receipts=tuple(receipts))
 
     def _finished(self, event: Event, message: Message | None, receipt: Receipt) -> None:
@@ -271,19 +262,29 @@ class Notifier:
         *,
         targets: Sequence[str] | None = None,
         extra_targets: Sequence[Target | Mapping[str, Any]] = (),
+        subscriptions: Sequence[Subscription] | None = None,
     ) -> Report:
         """:meth:`anotify` for sync code: blocks until every target has an outcome."""
-        return self._run(self.anotify(event, targets=targets, extra_targets=extra_targets))
+        return self._run(self.anotify(event, targets=targets, extra_targets=extra_targets, subscriptions=subscriptions))
 
-    async def atest(self, target: str) -> Report:
-        """Send a sample event (dummy data) to ``target`` alone, whatever its routing rules."""
-        self.target(target)
-        event = sample_event("job_completed", title="tocsin test notification: this target works")
-        return await self.anotify(event, targets=[target])
+    async def atest(self, target: str | None = None, *, event: Event | str | None = None) -> Report:
+        """Send a sample event (dummy data): to ``target`` alone, whatever its routing rules, or, without
+        a target, to every target ``event`` would reach (the per-event Test button).
 
-    def test(self, target: str) -> Report:
+        ``event`` is a type name (a sample of it: ``job_completed`` by default) or an Event.
+        """
+        if target is None and event is None:
+            raise ConfigError("test: name a target, an event type, or both")
+        if target is not None:
+            self.target(target)
+        if event is None or isinstance(event, str):
+            title = "tocsin test notification: this target works" if event is None else None
+            event = sample_event(event or "job_completed", title=title)
+        return await self.anotify(event, targets=[target] if target is not None else None)
+
+    def test(self, target: str | None = None, *, event: Event | str | None = None) -> Report:
         """:meth:`atest` for sync code."""
-        return self._run(self.atest(target))
+        return self._run(self.atest(target, event=event))
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         with self._lock:

@@ -14,6 +14,7 @@ import click
 
 from .. import __version__
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from .route import route
 from .send import render, send, test
 from .setup import channels, check, init
 
@@ -60,7 +61,7 @@ def main(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-for command in (send, test, render, channels, check, init):
+for command in (send, test, render, route, channels, check, init):
     main.add_command(command)
 
 

@@ -27,6 +27,7 @@ __all__ = [
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EVENT_KEYS = {"type", "data", "title", "severity", "user", "recipients", "source", "id", "occurred_at"}
+EVENT_KEYS |= {"users", "recipient_events"}
 
 
 def fail(message: str) -> NoReturn:
@@ -60,7 +61,8 @@ def config_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
-def event_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+def event_options(fn: Callable[..., Any], *, json_input: bool = True) -> Callable[..., Any]:
+    """The options that build an event; without ``json_input`` no ``--json FILE`` (``route --json`` is output)."""
     for decorator in reversed(
         [
             click.option(
@@ -72,7 +74,7 @@ def event_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                 help="Event data; VALUE is read as JSON when it parses (numbers, true, lists), else text.",
             ),
             click.option(
-                "--json",
+                "--json" if json_input else "--event-json",
                 "json_file",
                 metavar="FILE|-",
                 type=click.File("r"),

@@ -11,7 +11,7 @@ import click
 
 from ..errors import ConfigError, TemplateError
 from ..messages import Message, Outcome, Report
-from ..samples import sample_data
+from ..samples import sample_data, sample_event
 from ..secrets import find_secrets, redact
 from .common import EXIT_FAILED, EXIT_OK, build_event, config_option, event_options, fail, open_notifier
 
@@ -66,15 +66,21 @@ def send(
 
 
 @click.command()
-@click.argument("target")
+@click.argument("target", required=False)
+@click.option("--event", "event_type", metavar="TYPE", help="Sample an event of TYPE (default job_completed).")
+@click.option("--user", help="The sample event's user (a name or an email address), e.g. for notify_user.")
 @click.option("--json-report", is_flag=True, help="Print the delivery report as JSON on stdout.")
 @config_option
-def test(target: str, json_report: bool, config: str | None) -> None:
-    """Send a sample event with dummy data to TARGET, whatever its routing rules."""
+def test(target: str | None, event_type: str | None, user: str | None, json_report: bool, config: str | None) -> None:
+    """Send a sample event with dummy data to TARGET, whatever its routing rules; with --event TYPE and no
+    TARGET, to every target an event of TYPE would reach (the per-event Test button)."""
+    if target is None and event_type is None:
+        fail("name a TARGET, or an event type with --event TYPE (or both)")
     with open_notifier(config) as notifier:
         try:
-            report = notifier.test(target)
-        except ConfigError as exc:
+            event = sample_event(event_type or "job_completed", user=user) if event_type or user else None
+            report = notifier.test(target, event=event)
+        except (ConfigError, ValueError) as exc:
             fail(str(exc))
     print_report(report, json_report)
     sys.exit(EXIT_OK if report.ok else EXIT_FAILED)

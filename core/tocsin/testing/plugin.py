@@ -2,7 +2,8 @@
 
 * ``tocsin_http_sink`` — an :class:`~tocsin.testing.HttpSink` on 127.0.0.1, closed after the test.
 * ``tocsin_smtp_sink`` — an SMTP server on 127.0.0.1 recording messages (needs ``aiosmtpd``).
-* ``tocsin_make_notifier`` — ``tocsin_make_notifier(targets, notifications={...}, source={...})`` writes a real
+* ``tocsin_make_notifier`` — ``tocsin_make_notifier(targets, notifications={...}, source={...}, events={...},
+  users={...})`` writes a real
   ``tocsin.toml`` in the test's temp folder and returns ``Notifier.from_file(...)`` (closed after the
   test). Retries back off in milliseconds so retry tests stay quick.
 * ``tocsin_sample_events`` — one sample event of each standard type.
@@ -66,10 +67,15 @@ def tocsin_make_notifier(tmp_path: Path) -> Iterator[NotifierFactory]:
         source: Mapping[str, Any] | None = None,
         path: Path | None = None,
         plugins: Sequence[Any] = (),
+        events: Mapping[str, Any] | None = None,
+        users: Mapping[str, Any] | None = None,
     ) -> Notifier:
         data: dict[str, Any] = {"notifications": {**FAST_SETTINGS, **(notifications or {})}}
         if source:
             data["source"] = dict(source)
+        for key, tables in (("events", events), ("users", users)):
+            if tables:
+                data[key] = {name: dict(table) for name, table in tables.items()}
         data["targets"] = [dict(t) for t in targets]
         config = write_config(path or tmp_path / "tocsin.toml", data)
         notifier = Notifier.from_file(config, plugins=plugins)

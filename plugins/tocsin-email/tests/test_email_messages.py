@@ -21,9 +21,11 @@ def deliver(notifier: Any, event: Event, name: str = "mail") -> None:
 
 # -- hostile data ------------------------------------------------------------------------------------
 def test_hostile_event_is_escaped_and_harmless(tocsin_smtp_sink, tocsin_make_notifier, tocsin_hostile_event):
-    notifier = tocsin_make_notifier([target(tocsin_smtp_sink, subject_prefix="[ci]", event_recipients="also")])
+    notifier = tocsin_make_notifier(
+        [target(tocsin_smtp_sink, subject_prefix="[ci]")], events={"job_failed": {"notify_user": "only"}}
+    )
     event = tocsin_hostile_event("job_failed")
-    deliver(notifier, event)
+    assert notifier.notify(event)["mail/user"].outcome is Outcome.DELIVERED
     mail = tocsin_smtp_sink.wait_for(1)[0]
     head, _, _ = mail.raw.partition(b"\r\n\r\n")
 
@@ -35,13 +37,13 @@ def test_hostile_event_is_escaped_and_harmless(tocsin_smtp_sink, tocsin_make_not
     assert subject.startswith("[ci] ❌ Subject-ish Bcc: victim@example.org X-Injected: yes @everyone")
     assert "\n" not in subject and "\r" not in subject
     # Cut to 200 characters with a visible mark (folding may add a space where it mixes encodings).
-    sent = notifier.render("mail", event).subject
+    sent = notifier.render("mail", event).subject  # the same subject the admins' mail has
     assert len(sent) == 200 and sent.endswith("…") and " ".join(subject.split()) == sent
     # The user's name became a (quoted) display name; victim@ never became a recipient.
     to = mail["To"].addresses
-    assert [a.addr_spec for a in to] == ["ops@example.org", "user@example.org"]
-    assert to[1].display_name == "Subject-ish Bcc: victim@example.org X-Injected: yes"
-    assert mail.rcpt_tos == ["ops@example.org", "user@example.org"]
+    assert [a.addr_spec for a in to] == ["user@example.org"]
+    assert to[0].display_name == "Subject-ish Bcc: victim@example.org X-Injected: yes"
+    assert mail.rcpt_tos == ["user@example.org"]
 
     html = mail.part("html").get_content()
     text = mail.part("plain").get_content()
@@ -98,49 +100,57 @@ EVENT = {
 }
 
 
-@pytest.mark.parametrize(
-    ("mode", "notify_user", "expected_to"),
-    [
-        ("ignore", True, ["ops@example.org"]),
-        ("also", True, ["ops@example.org", "owner@example.org", "second@example.org", "ann@example.org"]),
-        ("also", False, ["ops@example.org", "owner@example.org", "second@example.org"]),
-        ("only", True, ["owner@example.org", "second@example.org", "ann@example.org"]),
-    ],
-)
-def test_event_recipients_modes(mode, notify_user, expected_to, tocsin_smtp_sink, tocsin_make_notifier):
-    notifier = tocsin_make_notifier(
-        [target(tocsin_smtp_sink, event_recipients=mode, notify_user=notify_user, bcc="audit@example.org")]
-    )
-    deliver(notifier, Event("job_failed", data={"run_name": "x"}, **EVENT))
-    mail = tocsin_smtp_sink.wait_for(1)[0]
-    assert [a.addr_spec for a in mail["To"].addresses] == expected_to
-    expected_envelope = expected_to + (["audit@example.org"] if mode != "only" else [])
-    assert mail.rcpt_tos == expected_envelope
+def mails_by_to(sink: Any, count: int) -> dict[tuple[str, ...], Any]:
+    return {tuple(a.addr_spec for a in m["To"].addresses): m for m in sink.wait_for(count)}
+
+
+@pytest.mark.parametrize("mode", ["ignore", "also", "only"])
+def test_event_recipients_get_their_own_mail(mode, tocsin_smtp_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier([target(tocsin_smtp_sink, event_recipients=mode, bcc="audit@example.org")])
+    report = notifier.notify(Event("job_failed", data={"run_name": "x"}, **EVENT))
+    admins = ("ops@example.org",)
+    owners = ("owner@example.org", "second@example.org")
+    expected = {"ignore": [admins], "also": [admins, owners], "only": [owners]}[mode]
+    mails = mails_by_to(tocsin_smtp_sink, len(expected))
+    assert sorted(mails) == sorted(expected)  # never one To: line with both
+    if mode != "only":
+        assert mails[admins].rcpt_tos == ["ops@example.org", "audit@example.org"]
+        assert report["mail"].outcome is Outcome.DELIVERED
+    else:
+        assert report["mail"].reason.startswith("event_recipients = only")
     if mode != "ignore":
-        names = {a.addr_spec: a.display_name for a in mail["To"].addresses}
-        assert names["owner@example.org"] == "Job Owner"
-        if notify_user:
-            assert names["ann@example.org"] == "Ann Example"
+        assert mails[owners].rcpt_tos == list(owners)  # no Bcc of the admins' either
+        assert {a.display_name for a in mails[owners]["To"].addresses} == {"Job Owner", ""}
+        assert report["mail/recipients"].outcome is Outcome.DELIVERED
 
 
-def test_only_falls_back_to_the_configured_list(tocsin_smtp_sink, tocsin_make_notifier):
-    notifier = tocsin_make_notifier([target(tocsin_smtp_sink, event_recipients="only", cc="lead@example.org")])
-    deliver(notifier, Event("job_failed", data={"run_name": "x"}))
-    assert tocsin_smtp_sink.wait_for(1)[0].rcpt_tos == ["ops@example.org", "lead@example.org"]
+@pytest.mark.parametrize("notify_user", ["also", "only"])
+def test_notify_user_is_a_separate_mail_with_the_users_name(notify_user, tocsin_smtp_sink, tocsin_make_notifier):
+    notifier = tocsin_make_notifier(
+        [target(tocsin_smtp_sink), {"name": "console", "channel": "console"}],
+        events={"user_*": {"notify_user": notify_user}},
+    )
+    report = notifier.notify(Event("user_created", user={"name": "Ann Example", "email": "ann@example.org"}))
+    mails = mails_by_to(tocsin_smtp_sink, 2 if notify_user == "also" else 1)
+    assert mails[("ann@example.org",)]["To"].addresses[0].display_name == "Ann Example"
+    assert mails[("ann@example.org",)].rcpt_tos == ["ann@example.org"]
+    assert (("ops@example.org",) in mails) is (notify_user == "also")
+    assert report["mail/user"].outcome is Outcome.DELIVERED
+    assert (report["console"].outcome is Outcome.SKIPPED) is (notify_user == "only")
 
 
-def test_only_event_recipients_without_a_configured_list(tocsin_smtp_sink, tocsin_make_notifier):
-    table = target(tocsin_smtp_sink, event_recipients="only")
+def test_a_target_without_recipients_says_so(tocsin_smtp_sink, tocsin_make_notifier):
+    table = target(tocsin_smtp_sink, event_recipients="also")
     del table["to"]
     notifier = tocsin_make_notifier([table])
-    deliver(notifier, Event("job_failed", user="someone@example.org"))
+    report = notifier.notify(Event("job_failed", recipients=["someone@example.org"]))
     assert tocsin_smtp_sink.wait_for(1)[0].rcpt_tos == ["someone@example.org"]
-    receipt = notifier.notify(Event("job_failed"), targets=["mail"])["mail"]  # names nobody at all
-    assert receipt.outcome is Outcome.FAILED and receipt.error.startswith("no recipients")
+    assert report["mail"].outcome is Outcome.FAILED and "has no recipients" in report["mail"].error
+    assert report["mail/recipients"].outcome is Outcome.DELIVERED
 
 
 def test_bad_event_recipients_are_dropped_never_sent_to(tocsin_smtp_sink, tocsin_make_notifier, caplog):
-    notifier = tocsin_make_notifier([target(tocsin_smtp_sink, event_recipients="also")])
+    notifier = tocsin_make_notifier([target(tocsin_smtp_sink, event_recipients="only")])
     hostile = [
         "x@example.org\r\nBcc: victim@example.org",
         "a@example.org, victim@example.org",
@@ -149,9 +159,9 @@ def test_bad_event_recipients_are_dropped_never_sent_to(tocsin_smtp_sink, tocsin
         "ok@example.org",
         "OK@example.org",  # a duplicate, whatever its case
     ]
-    deliver(notifier, Event("job_failed", recipients=hostile))
+    assert notifier.notify(Event("job_failed", recipients=hostile))["mail/recipients"].outcome is Outcome.DELIVERED
     mail = tocsin_smtp_sink.wait_for(1)[0]
-    assert mail.rcpt_tos == ["ops@example.org", "ok@example.org"]
+    assert mail.rcpt_tos == ["ok@example.org"]
     assert "victim" not in mail["To"]
     assert "ignoring recipient" in caplog.text
 

@@ -82,7 +82,6 @@ def test_discrete_options_and_default_ports(tocsin_make_notifier):
         ({"host": "h", "security": "tls"}, "targets[0].security: must be one of 'none', 'ssl', 'starttls'"),
         ({"host": "h", "from": "nobody"}, "targets[0].from: 'nobody' is not an email address"),
         ({"host": "h", "to": ["ok@example.org", "a@b\nBcc: c@d"]}, "targets[0].to: an address may not contain"),
-        ({"host": "h", "to": []}, 'targets[0].to: no recipients: set to (or cc/bcc), or event_recipients = "also"'),
         ({"host": "h", "event_recipients": "some"}, "targets[0].event_recipients: must be one of"),
         ({"host": "h", "subject_prefix": "[a]\r\nBcc: x@y"}, "targets[0].subject_prefix: may not contain line breaks"),
         ({"host": "h", "ca_file": "/no/such/ca.pem"}, "targets[0].ca_file: no such file: /no/such/ca.pem"),

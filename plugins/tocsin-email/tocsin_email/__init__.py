@@ -30,6 +30,7 @@ def tocsin_channels() -> list[Channel]:
             EmailOptions,
             templates=Path(__file__).parent / "templates",
             description="Email over SMTP: text + HTML, STARTTLS or TLS, AUTH, per-event recipients.",
+            personal=True,
         )
     ]
 

@@ -46,31 +46,31 @@ _HEADER_NAME = re.compile(r"[!-9;-~]+")
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-def recipients_for(event: Event, options: EmailOptions, target_name: str) -> tuple[list[Mailbox], ...]:
-    """``(to, cc, bcc)`` for ``event``: the configured lists and, by ``event_recipients``, the event's.
+def recipients_for(event: Event, options: EmailOptions, target: Target) -> tuple[list[Mailbox], ...]:
+    """``(to, cc, bcc)`` for ``event`` to ``target``: the configured lists, or for a separate message to
+    people (``target.direct_to``, set by routing for ``notify_user`` and the event's own recipients)
+    those addresses alone, never the configured ones.
 
-    The event's addresses are its ``recipients`` plus its user's email (unless ``notify_user`` is
-    false). An address that is not a plain ``local@domain`` is dropped with a warning, never sent to.
+    An address that is not a plain ``local@domain`` is dropped with a warning, never sent to. An
+    address of one of the event's users carries that user's name.
     """
-    to, cc, bcc = options.mailboxes("to"), options.mailboxes("cc"), options.mailboxes("bcc")
-    mode = options.event_recipients
-    if mode != "ignore":
-        named: list[Mailbox] = []
-        for value in event.recipients:
+    if not target.direct_to:
+        to, cc, bcc = options.mailboxes("to"), options.mailboxes("cc"), options.mailboxes("bcc")
+        if not (to or cc or bcc):
+            raise PermanentError(
+                f"target {target.name!r} has no recipients: set to (or cc/bcc), or event_recipients = "
+                '"only" so it mails only the addresses events name'
+            )
+    else:
+        names = {u.email.casefold(): u.name or "" for u in event.all_users if u.email}
+        to, cc, bcc = [], [], []
+        for value in target.direct_to:
             try:
-                named.append(parse_mailbox(value))
+                box = parse_mailbox(value)
+                name = names.get(box.addr.casefold())
+                to.append(box if name is None else parse_mailbox(value, name=name))
             except ValueError as exc:
-                log.warning("target %s: event %s: ignoring recipient: %s", target_name, event.id, exc)
-        user = event.user
-        if options.notify_user and user is not None and user.email:
-            try:
-                named.append(parse_mailbox(user.email, name=user.name or ""))
-            except ValueError as exc:
-                log.warning("target %s: event %s: ignoring the user's address: %s", target_name, event.id, exc)
-        if mode == "also":
-            to = [*to, *named]
-        elif named:  # "only": the event's addresses replace the configured ones, which are the fallback
-            to, cc, bcc = named, [], []
+                log.warning("target %s: event %s: ignoring recipient: %s", target.name, event.id, exc)
     seen: set[str] = set()
     return dedupe(to, seen), dedupe(cc, seen), dedupe(bcc, seen)
 
@@ -105,7 +105,7 @@ def compose(event: Event, target: Target, templates: Templates) -> Message:
         subject = f"{header_text(options.subject_prefix)} {subject}"
     text = body_text(templates.render_text(event, target, extra=extra)).rstrip("\n") + "\n"
     html = body_text(templates.render_html(event, target, extra=extra))
-    to, cc, bcc = recipients_for(event, options, target.name)
+    to, cc, bcc = recipients_for(event, options, target)
     sender = options.sender
     headers = {"From": sender.header()}
     if cc:
@@ -160,8 +160,5 @@ def to_mime(message: Message) -> tuple[str, list[str], bytes]:
         if not isinstance(address, str) or not ADDR_SPEC.fullmatch(address):
             raise PermanentError(f"recipient {header_text(address)[:80]!r} is not a plain email address")
     if not recipients:
-        raise PermanentError(
-            "no recipients: the target lists none (to/cc/bcc) and the event named none "
-            "(its recipients, or its user's email with event_recipients = also/only)"
-        )
+        raise PermanentError("no recipients: every address was dropped as invalid (see the warnings)")
     return senders[0].addr_spec, recipients, mime.as_bytes(policy=SMTP_POLICY)

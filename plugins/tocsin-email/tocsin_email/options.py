@@ -119,17 +119,6 @@ class EmailOptions:
         default=(), converter=_addresses, metadata={"doc": "Where replies go (Reply-To)."}
     )
     subject_prefix: str = attrs.field(default="", metadata={"doc": 'Put before every subject, e.g. "[ci]".'})
-    event_recipients: Literal["ignore", "also", "only"] = attrs.field(
-        default="ignore",
-        metadata={
-            "doc": "Addresses an event names (its recipients, and its user's email unless notify_user = false): "
-            "ignore them, send to them also, or only to them (the configured list is the fallback)."
-        },
-    )
-    notify_user: bool = attrs.field(
-        default=True,
-        metadata={"doc": "With event_recipients also/only, include the event user's email address."},
-    )
     smtp_url: Secret | None = attrs.field(
         default=None,
         metadata={
@@ -169,8 +158,6 @@ class EmailOptions:
                     parse_mailbox(value)
                 except ValueError as exc:
                     raise ValueError(f"{key}: {exc}") from None
-        if not (self.to or self.cc or self.bcc) and self.event_recipients == "ignore":
-            raise ValueError('to: no recipients: set to (or cc/bcc), or event_recipients = "also" or "only"')
         if header_text(self.subject_prefix) != self.subject_prefix.strip():
             raise ValueError("subject_prefix: may not contain line breaks or control characters")
         discrete = {"host": self.host, "port": self.port, "security": self.security, "user": self.user}
