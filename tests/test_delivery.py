@@ -146,7 +146,7 @@ def test_a_secret_echoed_where_the_reason_is_cut_does_not_leak_in_part(
     tocsin_http_sink.reply(Reply(400, "x" * 285 + f"no such hook {SECRET_PATH}"))
     receipt = tocsin_make_notifier([hook_target(tocsin_http_sink)]).notify(Event("job_failed"))["hook"]
     assert "Sup" not in receipt.error and "webhooks/1" not in receipt.error
-    assert receipt.error.startswith("HTTP 400: xxx") and receipt.error.endswith("no such hook /*")
+    assert receipt.error.startswith("HTTP 400: xxx") and receipt.error.rstrip("*").endswith("no such hook ")
 
 
 def test_async_api_on_the_callers_loop(testchan, tocsin_http_sink, tocsin_make_notifier):

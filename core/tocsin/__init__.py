@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .channel import Channel, NoOptions
+from .channel import Channel, Limit, LocalServers, NoOptions
 from .config import Config, Settings, Target, load_config
 from .errors import (
     ConfigError,
@@ -52,6 +52,8 @@ __all__ = [
     "Event",
     "EventType",
     "Field",
+    "Limit",
+    "LocalServers",
     "Message",
     "NoOptions",
     "Notifier",

@@ -1,22 +1,64 @@
-"""What a plugin declares about each channel it provides (returned from the ``tocsin_channels`` hook)."""
+"""What a plugin declares about each channel it provides (returned from the ``tocsin_channels`` hook).
+
+Besides its name, options and templates, a channel declares the limits (:class:`Limit`) its messages keep
+within (checked against the hostile-input corpus by the core's suite) and ``test_options``: how to point
+one of its targets at local test servers (:class:`LocalServers`), so the core's cross-channel suites
+(secrets, hostile input) run every installed channel, including ones written later.
+"""
 
 from __future__ import annotations
 
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
 from .structure import option_key
 
-__all__ = ["Channel", "NoOptions"]
+__all__ = ["Channel", "Limit", "LocalServers", "NoOptions"]
 
 
 @attrs.frozen
 class NoOptions:
     """The options class of a channel that takes none."""
+
+
+@attrs.frozen
+class Limit:
+    """A bound a channel keeps every message within, whatever the event data holds.
+
+    ``where`` names what is bounded: a path into the message's plain data (:meth:`Message.to_dict`), with
+    ``[]`` for every item of a list — ``"text"``, ``"subject"``, ``"html"``, ``"headers.X-Title"``,
+    ``"body.content"``, ``"body.embeds[].title"`` — or ``"wire"``: the bytes of one delivery as the
+    receiver gets them (an HTTP request's body, a mail's bytes, the text printed). ``max`` is the most
+    units allowed (``chars``: code points, ``utf16``: UTF-16 code units, ``bytes``: UTF-8 bytes);
+    ``one_line`` forbids CR and LF (a one-line title or header). A missing path is not an error.
+    """
+
+    where: str
+    max: int | None = None
+    unit: Literal["chars", "utf16", "bytes"] = "chars"
+    one_line: bool = False
+
+
+@attrs.frozen
+class LocalServers:
+    """What ``Channel.test_options`` gets: servers on 127.0.0.1 to deliver to, and a secret marker.
+
+    ``http_url`` is an HTTP server's base URL (``http://127.0.0.1:<port>``, any path accepted);
+    ``smtp_host``/``smtp_port`` an SMTP server, plain (no TLS), that accepts AUTH as ``smtp_user`` with the
+    password ``secret``. ``secret`` is a
+    unique string the options must carry in every :class:`~tocsin.Secret` option (in a URL: in its path
+    or query, where the platform's token would be), so tests can check it never leaks.
+    """
+
+    http_url: str
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_user: str = "tocsin"
+    secret: str = "tocsin-test-secret"
 
 
 @attrs.frozen
@@ -38,6 +80,11 @@ class Channel:
     in ``tocsin send --to URL`` and in a target's ``url`` key; ``from_url`` turns such a URL into the
     channel's option mapping (raising ValueError with a message that never repeats the URL, which holds
     secrets). Both or neither.
+
+    ``limits`` are the platform's bounds the channel enforces (see :class:`Limit`); ``test_options``
+    is ``f(servers: LocalServers) -> dict`` (or a list of dicts, one per way of configuring the channel):
+    a target's options that deliver to ``servers`` with ``servers.secret`` in every secret option (the
+    core's suites run every installed channel with each).
     """
 
     name: str
@@ -48,6 +95,8 @@ class Channel:
     personal: bool = False
     schemes: tuple[str, ...] = attrs.field(default=(), converter=lambda v: tuple(s.lower() for s in v))
     from_url: Callable[[str], dict[str, Any]] | None = None
+    limits: tuple[Limit, ...] = attrs.field(default=(), converter=tuple)
+    test_options: Callable[[LocalServers], Any] | None = attrs.field(default=None, eq=False)
 
     def __attrs_post_init__(self) -> None:
         if bool(self.schemes) != (self.from_url is not None):

@@ -4,7 +4,8 @@
 retries by: connection errors, timeouts, 5xx, 408 and 429 raise :class:`RetryableError` (429 carrying
 ``Retry-After`` or a JSON ``retry_after``); any other non-2xx raises :class:`PermanentError` with the
 platform's own reason; 2xx returns a :class:`Response`. Swapping httpx for another client touches only
-this module.
+this module. Of any answer, at most :data:`MAX_RESPONSE_BYTES` of the body are read (streamed, then the
+connection is dropped), whatever the status or the ``Content-Length``.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
-import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -28,31 +27,9 @@ __all__ = ["Response", "Transport", "parse_retry_after", "reason_from_body"]
 
 T = TypeVar("T")
 USER_AGENT = "tocsin"
-_URL_PATH = re.compile(r"(https?://[^/\s\"']+)/[^\s\"']*")
-
-
-class RedactUrlPaths(logging.Filter):
-    """Cuts the path and query off every URL in a log record: webhook tokens live there.
-
-    Installed on httpx's logger, whose INFO line ``HTTP Request: POST <url>`` would print them.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = _URL_PATH.sub(r"\1/***", message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-def _install_log_redaction() -> None:
-    for name in ("httpx", "httpcore"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactUrlPaths) for f in logger.filters):
-            logger.addFilter(RedactUrlPaths())
-
-
-_install_log_redaction()
+#: The most bytes read of any answer's body; the rest is never read, so a 100 MB error page (or a
+#: receiver that never stops talking) costs this much memory at most. Reasons quote a few hundred.
+MAX_RESPONSE_BYTES = 64 * 1024
 
 
 @attrs.frozen
@@ -141,7 +118,7 @@ class Transport:
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             limits=limits,
-            headers={"user-agent": USER_AGENT},
+            headers={"user-agent": USER_AGENT, "accept-encoding": "identity"},
             follow_redirects=False,
             transport=aiohttp_transport(limits) if backend == "aiohttp" else None,
         )
@@ -167,14 +144,15 @@ class Transport:
             content = encode_json(json_body)
             plain_headers.setdefault("content-type", "application/json")
         try:
-            answer = await self._client.request(
+            async with self._client.stream(
                 method,
                 reveal(url) or "",
                 content=content,
                 headers=plain_headers,
                 params=params,
                 timeout=httpx.Timeout(timeout or self.timeout),
-            )
+            ) as answer:
+                text = await _read_capped(answer, MAX_RESPONSE_BYTES)
         except httpx.TimeoutException as exc:
             cause = exc.__cause__
             if cause is not None and not isinstance(cause, TimeoutError):
@@ -189,7 +167,7 @@ class Transport:
             raise PermanentError("unsupported URL scheme (use http:// or https://)") from None
         except httpx.TransportError as exc:
             raise RetryableError(f"connection failed: {type(exc).__name__}: {_short(exc)}") from None
-        return Response(answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, answer.text)
+        return Response(answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, text)
 
     def post_json(
         self,
@@ -287,6 +265,20 @@ def raise_for_status(response: Response, describe_error: Callable[[Response], st
     if status == 408 or status >= 500:
         raise RetryableError(f"HTTP {status}: {reason}", status_code=status, retry_after=parse_retry_after(response))
     raise PermanentError(f"HTTP {status}: {reason}", status_code=status)
+
+
+async def _read_capped(answer: httpx.Response, limit: int) -> str:
+    """At most ``limit`` bytes of the answer's body, as text; the rest is left unread (the connection is
+    then closed rather than reused)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in answer.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    data = b"".join(chunks)[:limit]
+    return data.decode(answer.charset_encoding or "utf-8", "replace")
 
 
 def _short(exc: BaseException) -> str:

@@ -32,7 +32,14 @@ class ConsoleOptions:
 
 @hookimpl
 def tocsin_channels() -> list[Channel]:
-    return [Channel("console", ConsoleOptions, description="Print notifications to the terminal (built in).")]
+    return [
+        Channel(
+            "console",
+            ConsoleOptions,
+            description="Print notifications to the terminal (built in).",
+            test_options=lambda servers: [{}, {"format": "json"}],
+        )
+    ]
 
 
 @hookimpl(trylast=True)

@@ -13,6 +13,7 @@ from ..config import CONFIG_ENV, DEFAULT_CONFIG_NAME
 from ..errors import ConfigError, PluginError, TocsinError
 from ..events import Event
 from ..notifier import Notifier
+from ..secrets import scrub
 
 __all__ = [
     "EXIT_FAILED",
@@ -31,7 +32,8 @@ EVENT_KEYS |= {"users", "recipient_events"}
 
 
 def fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    """Print ``error: <message>`` (scrubbed of every known secret) and exit 2."""
+    click.echo(f"error: {scrub(message)}", err=True)
     sys.exit(EXIT_USAGE)
 
 

@@ -59,7 +59,7 @@ from ..messages import Message, Outcome, Receipt
 from ..notifier import Notifier
 from ..plugins import CHANNEL_GROUP, PluginRegistry
 from ..samples import sample_event
-from ..secrets import find_secrets
+from ..secrets import find_secrets, secret_parts
 from ..structure import Problems, option_key, structure_attrs, structure_value
 from .sinks import HttpSink, Reply
 
@@ -77,16 +77,6 @@ _WRONG_VALUES: tuple[Any, ...] = (12345, "tocsin-contract-wrong-type", ["tocsin"
 
 def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _secret_variants(secret: str) -> list[str]:
-    """The secret, and for a URL its path (where webhook tokens live), as the core redacts them."""
-    variants = [secret]
-    if "://" in secret:
-        rest = secret.split("://", 1)[1]
-        if "/" in rest and len(rest.split("/", 1)[1]) >= 8:
-            variants.append(rest.split("/", 1)[1])
-    return variants
 
 
 class ChannelContract:
@@ -293,8 +283,9 @@ class ChannelContract:
         return caught.value.problems
 
     def secrets_of(self, notifier: Notifier) -> list[str]:
-        found = [v for s in find_secrets(notifier.target(self.target_name).options) for v in _secret_variants(s)]
-        return [s for s in found if len(s) >= 4]
+        # Every part the core redacts (tocsin.secrets.secret_parts): whole values, URL userinfo, path
+        # segments and query values, the token of a Bearer/Basic header value.
+        return sorted({p for s in find_secrets(notifier.target(self.target_name).options) for p in secret_parts(s)})
 
     def assert_no_secret(self, text: str, secrets: Sequence[str], where: str) -> None:
         for secret in secrets:

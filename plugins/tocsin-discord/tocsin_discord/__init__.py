@@ -14,13 +14,21 @@ from collections.abc import Awaitable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tocsin import Channel, Message, Response, TemplateError, hookimpl
+from tocsin import Channel, LocalServers, Message, Response, TemplateError, hookimpl
 
 from .limits import LIMITS, enforce, neutralize
 from .options import DiscordOptions, Mention
 from .text import clip, code_block, escape_markdown
 
-__all__ = ["CHANNEL", "DiscordOptions", "allowed_mentions", "deliver", "describe_error", "format_message"]
+__all__ = [
+    "CHANNEL",
+    "DiscordOptions",
+    "allowed_mentions",
+    "deliver",
+    "describe_error",
+    "format_message",
+    "options_for_tests",
+]
 
 CHANNEL = "discord"
 NOT_FOUND = "webhook not found or token invalid (was it deleted?)"
@@ -36,8 +44,14 @@ def tocsin_channels() -> list[Channel]:
             templates=Path(__file__).parent / "templates",
             description="Post to a Discord channel through a webhook, as an embed.",
             filters={"discord_escape": escape_markdown, "discord_code": code_block},
+            test_options=options_for_tests,
         )
     ]
+
+
+def options_for_tests(servers: LocalServers) -> dict[str, Any]:
+    """A target posting to ``servers`` (for the core's cross-channel suites): the secret is the token."""
+    return {"url": f"{servers.http_url}/api/webhooks/123456789012345678/{servers.secret}"}
 
 
 def allowed_mentions(mention: Mention | None) -> dict[str, Any]:

@@ -11,13 +11,13 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
-from tocsin import Channel, Event, Message, Target, Templates, Transport, hookimpl
+from tocsin import Channel, Event, LocalServers, Message, Target, Templates, Transport, hookimpl
 
 from .compose import compose, to_mime
 from .options import EmailOptions, server_of
 from .smtp import SmtpConnection
 
-__all__ = ["EmailOptions", "deliver", "format_message", "tocsin_channels"]
+__all__ = ["EmailOptions", "deliver", "format_message", "options_for_tests", "tocsin_channels"]
 
 CHANNEL = "email"
 
@@ -31,7 +31,18 @@ def tocsin_channels() -> list[Channel]:
             templates=Path(__file__).parent / "templates",
             description="Email over SMTP: text + HTML, STARTTLS or TLS, AUTH, per-event recipients.",
             personal=True,
+            test_options=options_for_tests,
         )
+    ]
+
+
+def options_for_tests(servers: LocalServers) -> list[dict[str, Any]]:
+    """Targets sending to ``servers``' SMTP server with AUTH, as a URL and as discrete options."""
+    mail = {"from": "Alerts <alerts@example.org>", "to": ["ops@example.org"]}
+    host, port, user, secret = servers.smtp_host, servers.smtp_port, servers.smtp_user, servers.secret
+    return [
+        {"smtp_url": f"smtp://{user}:{secret}@{host}:{port}", **mail},
+        {"host": host, "port": port, "security": "none", "user": user, "password": secret, **mail},
     ]
 
 

@@ -21,11 +21,11 @@ from typing import Any, Literal
 
 import attrs
 
-from tocsin import Channel, Event, Message, Response, Secret, Target, Templates, Transport, hookimpl
+from tocsin import Channel, Event, LocalServers, Message, Response, Secret, Target, Templates, Transport, hookimpl
 
 from . import wire
 
-__all__ = ["DEFAULT_PRIORITIES", "SEVERITY_TAGS", "NtfyOptions"]
+__all__ = ["DEFAULT_PRIORITIES", "SEVERITY_TAGS", "NtfyOptions", "options_for_tests"]
 
 CHANNEL = "ntfy"
 #: ntfy priorities by severity: 5 max/urgent, 4 high, 3 default, 2 low, 1 min.
@@ -86,8 +86,15 @@ def tocsin_channels() -> list[Channel]:
             NtfyOptions,
             templates=Path(__file__).parent / "templates",
             description="Push notifications to phones and desktops through ntfy (ntfy.sh or self-hosted).",
+            test_options=options_for_tests,
         )
     ]
+
+
+def options_for_tests(servers: LocalServers) -> list[dict[str, Any]]:
+    """Targets publishing to ``servers`` in both forms (the core's cross-channel suites)."""
+    options = {"url": servers.http_url, "topic": servers.secret, "token": f"tk_{servers.secret}"}
+    return [options, {**options, "form": "json"}]
 
 
 @hookimpl(trylast=True)

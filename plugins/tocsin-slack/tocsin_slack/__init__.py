@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tocsin import Channel, Message, Secret, TemplateError, hookimpl
+from tocsin import Channel, LocalServers, Message, Secret, TemplateError, hookimpl
 from tocsin.presentation import STATUS_MARKS
 
 from .answers import api_reason, check_api_answer, check_webhook_answer, webhook_reason
@@ -19,7 +19,15 @@ from .limits import enforce_limits
 from .mrkdwn import FILTERS, escape
 from .options import SlackApiOptions, SlackOptions, uses_web_api
 
-__all__ = ["SlackApiOptions", "SlackOptions", "deliver", "format_message", "tocsin_channels"]
+__all__ = [
+    "SlackApiOptions",
+    "SlackOptions",
+    "api_options_for_tests",
+    "deliver",
+    "format_message",
+    "tocsin_channels",
+    "webhook_options_for_tests",
+]
 
 CHANNELS = ("slack", "slack-api")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -37,6 +45,7 @@ def tocsin_channels() -> list[Channel]:
             templates=TEMPLATES,
             description="Slack incoming webhook (url), or the Web API with token + channel_id; Block Kit messages.",
             filters=dict(FILTERS),
+            test_options=lambda servers: [webhook_options_for_tests(servers), api_options_for_tests(servers)],
         ),
         Channel(
             "slack-api",
@@ -44,8 +53,23 @@ def tocsin_channels() -> list[Channel]:
             templates=TEMPLATES,
             description="Slack Web API chat.postMessage (token + channel_id); Block Kit messages.",
             filters=dict(FILTERS),
+            test_options=api_options_for_tests,
         ),
     ]
+
+
+def webhook_options_for_tests(servers: LocalServers) -> dict[str, Any]:
+    """An incoming-webhook target posting to ``servers`` (the core's cross-channel suites)."""
+    return {"url": f"{servers.http_url}/services/T0000000/B0000000/{servers.secret}"}
+
+
+def api_options_for_tests(servers: LocalServers) -> dict[str, Any]:
+    """A Web API target posting to ``servers`` (the core's cross-channel suites)."""
+    return {
+        "token": f"xoxb-{servers.secret}",
+        "channel_id": "C0123456789",
+        "api_url": f"{servers.http_url}/api/chat.postMessage",
+    }
 
 
 @hookimpl(trylast=True)

@@ -18,13 +18,13 @@ from typing import Any, Literal
 
 import attrs
 
-from tocsin import Channel, Message, Secret, TemplateError, hookimpl
+from tocsin import Channel, LocalServers, Message, Secret, TemplateError, hookimpl
 
 from .answers import check_answer, describe_error
 from .escape import teams_escape, teams_plain
 from .limits import DEFAULT_MAX_BYTES, card_context, fallback_payload, fit_payload, parse_mention, payload_problem
 
-__all__ = ["TeamsOptions", "teams_escape", "teams_plain"]
+__all__ = ["TeamsOptions", "options_for_tests", "teams_escape", "teams_plain"]
 
 CHANNEL = "teams"
 SEVERITIES = ("success", "failure", "warning", "info")
@@ -93,8 +93,15 @@ def tocsin_channels() -> list[Channel]:
             templates=Path(__file__).parent / "templates",
             description="Microsoft Teams: Adaptive Cards to a Workflows webhook (or legacy MessageCards).",
             filters={"teams_escape": teams_escape, "teams_plain": teams_plain},
+            test_options=options_for_tests,
         )
     ]
+
+
+def options_for_tests(servers: LocalServers) -> dict[str, Any]:
+    """A Workflows target posting to ``servers`` (the core's cross-channel suites): the secret is the sig."""
+    path = "/workflows/0a1b2c3d4e5f/triggers/manual/paths/invoke"
+    return {"url": f"{servers.http_url}{path}?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sig={servers.secret}"}
 
 
 @hookimpl(trylast=True)

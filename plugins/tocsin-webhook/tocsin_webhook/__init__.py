@@ -9,6 +9,7 @@ Receivers written in Python check a request with :func:`verify`.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from functools import partial
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import tocsin
-from tocsin import Channel, Message, PermanentError, TemplateError, encode_json, hookimpl
+from tocsin import Channel, LocalServers, Message, PermanentError, TemplateError, encode_json, hookimpl
 from tocsin.transport import Response, reason_from_body
 
 from .options import RESERVED_HEADERS, WebhookOptions
@@ -42,6 +43,7 @@ __all__ = [
     "encode_body",
     "generate_secret",
     "json_schema",
+    "options_for_tests",
     "secret_key",
     "sign",
     "verify",
@@ -73,8 +75,20 @@ def tocsin_channels() -> list[Channel]:
             WebhookOptions,
             templates=_HERE / "templates",
             description="Signed JSON webhooks (Standard Webhooks): the tocsin.event/v1 document, POST or PUT.",
+            test_options=options_for_tests,
         )
     ]
+
+
+def options_for_tests(servers: LocalServers) -> dict[str, Any]:
+    """A target posting to ``servers`` (the core's cross-channel suites), the secret in every secret option."""
+    secret = servers.secret
+    basic = base64.b64encode(f"tocsin:{secret}".encode()).decode("ascii")
+    return {
+        "url": f"{servers.http_url}/hooks/{secret}?token={secret}",
+        "secret": secret,
+        "headers": {"Authorization": f"Bearer {secret}", "Proxy-Authorization": f"Basic {basic}", "X-Api-Key": secret},
+    }
 
 
 def _template_name(templates: Any, target: Any, name: str) -> str:
