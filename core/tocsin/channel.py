@@ -49,16 +49,16 @@ class LocalServers:
 
     ``http_url`` is an HTTP server's base URL (``http://127.0.0.1:<port>``, any path accepted);
     ``smtp_host``/``smtp_port`` an SMTP server, plain (no TLS), that accepts AUTH as ``smtp_user`` with the
-    password ``secret``. ``secret`` is a
-    unique string the options must carry in every :class:`~tocsin.Secret` option (in a URL: in its path
-    or query, where the platform's token would be), so tests can check it never leaks.
+    password ``secret``. ``secret`` is a unique string (letters and digits) the options must carry in
+    every :class:`~tocsin.Secret` option (in a URL: in its path or query, where the platform's token
+    would be), so tests can check it never leaks.
     """
 
     http_url: str
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_user: str = "tocsin"
-    secret: str = "tocsin-test-secret"
+    secret: str = "tocsinTestSecret0"
 
 
 @attrs.frozen

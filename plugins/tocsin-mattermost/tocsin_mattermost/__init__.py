@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tocsin import Channel, Message, PermanentError, Response, RetryableError, TemplateError, hookimpl
+from tocsin import Channel, LocalServers, Message, PermanentError, Response, RetryableError, TemplateError, hookimpl
 
 from .answers import DISABLED_STATUS, describe_error
 from .limits import enforce
@@ -38,8 +38,14 @@ def tocsin_channels() -> list[Channel]:
             templates=Path(__file__).parent / "templates",
             description="Post to a Mattermost channel through an incoming webhook, with a coloured attachment.",
             filters=dict(FILTERS),
+            test_options=options_for_tests,
         )
     ]
+
+
+def options_for_tests(servers: LocalServers) -> dict[str, Any]:
+    """A target posting to ``servers`` (the core's cross-channel suites): the secret is the hook key."""
+    return {"url": f"{servers.http_url}/hooks/{servers.secret}"}
 
 
 @hookimpl(trylast=True)

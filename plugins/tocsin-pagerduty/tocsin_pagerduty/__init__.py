@@ -21,7 +21,18 @@ from collections.abc import Awaitable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tocsin import Channel, Event, Message, Response, Target, TemplateError, Templates, Transport, hookimpl
+from tocsin import (
+    Channel,
+    Event,
+    LocalServers,
+    Message,
+    Response,
+    Target,
+    TemplateError,
+    Templates,
+    Transport,
+    hookimpl,
+)
 
 from .limits import ALERT_ONLY, dedup_key, fit_event
 from .options import DEFAULT_ACTIONS, DEFAULT_SEVERITIES, PagerDutyOptions
@@ -41,8 +52,14 @@ def tocsin_channels() -> list[Channel]:
             PagerDutyOptions,
             templates=Path(__file__).parent / "templates",
             description="PagerDuty Events API v2: failures trigger alerts, the same run's success resolves them.",
+            test_options=options_for_tests,
         )
     ]
+
+
+def options_for_tests(servers: LocalServers) -> dict[str, Any]:
+    """A target posting to ``servers`` (the core's cross-channel suites): the secret is the routing key."""
+    return {"api_url": servers.http_url, "routing_key": (servers.secret + "0" * 32)[:32]}
 
 
 @hookimpl(trylast=True)
