@@ -239,6 +239,7 @@ def test_check_function_turns_ok_false_into_errors() -> None:
 def test_logfile_channel_steers_retries_by_its_errors(tmp_path: Path, tocsin_make_notifier) -> None:
     (tmp_path / "tocsin_logfile.py").write_text(FILES["deploy/tocsin_logfile.py"])
     log = tmp_path / "events.log"
+    log.touch()  # the targets deliver concurrently: x.log must find a file, not nothing, in its way
     targets = [
         {"name": "log", "channel": "logfile", "path": str(log)},
         {"name": "under-a-file", "channel": "logfile", "path": str(log / "x.log")},
