@@ -67,6 +67,7 @@ def test_send_json_data_from_stdin_and_target_selection(tmp_path, plugin_site, t
         "--target",
         "hook",
         "--json-report",
+        "-",
         "--config",
         config,
         cwd=tmp_path,
@@ -102,9 +103,9 @@ def test_bad_config_exits_2_and_lists_every_problem(tmp_path, plugin_site):
         channel = "pigeon"
         """,
     )
-    for command in (["send", "job_failed"], ["check"]):
+    for command, code in ((["send", "job_failed"], 1), (["check"], 2)):
         result = run_cli(*command, cwd=tmp_path, site=plugin_site)
-        assert result.returncode == 2, command
+        assert result.returncode == code, command
         assert "tocsin.toml: targets[0].url: required" in result.stderr
         assert "targets[1] 'b': channel 'pigeon' is not installed — pip install tocsin-pigeon" in result.stderr
 

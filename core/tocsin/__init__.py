@@ -5,6 +5,7 @@ The public API::
     from tocsin import Event, Notifier
     with Notifier.from_file("tocsin.toml") as notifier:
         report = notifier.notify(Event("job_failed", data={"run_name": "nightly", "error": "disk full"}))
+        submission = notifier.submit(Event("job_completed"))   # returns at once; .result() or await it
 
 Channel authors use :data:`hookimpl`, :class:`Channel`, :class:`Message`, :class:`Secret`, the
 errors, and ``tocsin.testing`` (see PLUGINS.md).
@@ -15,7 +16,8 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from .channel import Channel, Limit, LocalServers, NoOptions
-from .config import Config, Settings, Target, load_config
+from .config import Config, DeliverySettings, Settings, Target, load_config
+from .delivery import QueueFullError, Submission
 from .errors import (
     ConfigError,
     DeliveryError,
@@ -49,6 +51,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "DeliveryError",
+    "DeliverySettings",
     "Event",
     "EventType",
     "Field",
@@ -61,6 +64,7 @@ __all__ = [
     "PermanentError",
     "PluginError",
     "PluginRegistry",
+    "QueueFullError",
     "Receipt",
     "Report",
     "Response",
@@ -70,6 +74,7 @@ __all__ = [
     "Settings",
     "Severity",
     "Source",
+    "Submission",
     "Subscription",
     "Target",
     "TemplateError",

@@ -43,12 +43,15 @@ if TYPE_CHECKING:
 __all__ = [
     "CONFIG_ENV",
     "DEFAULT_CONFIG_NAME",
+    "BrokenTarget",
     "Config",
+    "DeliverySettings",
     "Settings",
     "Target",
     "find_config",
     "load_config",
     "parse_config",
+    "structure_targets",
 ]
 
 CONFIG_ENV = "TOCSIN_CONFIG"
@@ -136,6 +139,66 @@ class Settings:
             raise ValueError("http_backend: 'aiohttp' needs httpx-aiohttp: pip install 'tocsin[aiohttp]'")
 
 
+def _to_schedule(value: Sequence[float | str]) -> tuple[float, ...]:
+    from .delivery.policy import parse_duration
+
+    return tuple(parse_duration(v) for v in value)
+
+
+@attrs.frozen
+class DeliverySettings:
+    """The ``[delivery]`` table: where deliveries wait (the outbox), how many, and for how long.
+
+    See README "Guarantees" for what each store promises.
+    """
+
+    store: str = attrs.field(
+        default="memory",
+        metadata={"doc": '"memory" (best-effort: lost with the process) or "sqlite:///path" (durable).'},
+    )
+    max_pending: int = attrs.field(
+        default=10_000, metadata={"doc": "Deliveries this process holds unfinished at most; submit waits, then fails."}
+    )
+    queue_full_wait: float = attrs.field(
+        default=10.0, metadata={"doc": "Seconds submit waits for room in a full queue before QueueFullError."}
+    )
+    max_in_flight: int = attrs.field(
+        default=4, metadata={"doc": "Attempts in flight per target (a target's own max_in_flight wins)."}
+    )
+    retry_schedule: tuple[float, ...] = attrs.field(
+        default=("5s", "5m", "30m", "2h", "5h", "10h", "10h"),
+        converter=_to_schedule,
+        metadata={"doc": "Durable stores: waits after each failed attempt (numbers are seconds), then dead."},
+    )
+    lease: float = attrs.field(
+        default=60.0, metadata={"doc": "Seconds a process holds a delivery it claimed before another may take it."}
+    )
+    poll_interval: float = attrs.field(
+        default=1.0, metadata={"doc": "Durable stores: how often to look for deliveries other processes added."}
+    )
+    close_timeout: float = attrs.field(
+        default=10.0, metadata={"doc": "Seconds close() lets pending deliveries finish by default."}
+    )
+    exit_grace: float = attrs.field(
+        default=2.0, metadata={"doc": "Seconds a notifier still open at interpreter exit drains before it closes."}
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if not (self.store == "memory" or self.store.startswith("sqlite:///")):
+            raise ValueError(f'store: must be "memory" or "sqlite:///path", not {self.store!r}')
+        for name in ("max_pending", "max_in_flight"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be at least 1")
+        for name in ("queue_full_wait", "lease", "poll_interval", "close_timeout", "exit_grace"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: must not be negative")
+
+    @property
+    def durable(self) -> bool:
+        """Whether deliveries outlive the process (any store but memory)."""
+        return self.store != "memory"
+
+
 @attrs.frozen
 class Target:
     """One configured destination: a channel, its options, and which events it wants.
@@ -143,8 +206,8 @@ class Target:
     ``options`` is an instance of the channel's options class (or a mapping, structured against that
     class when the notifier is built). Routing: ``events`` (names, ``"*"`` or globs like ``job_*``),
     ``when`` (``"always"`` or a list of severities), ``users`` (only events about these users).
-    ``timeout`` and ``max_retries`` override ``[notifications]``; ``template_dir`` is searched before
-    the channel's packaged templates, for this target only.
+    ``timeout`` and ``max_retries`` override ``[notifications]``, ``max_in_flight`` the ``[delivery]``
+    lane size; ``template_dir`` is searched before the channel's packaged templates, for this target only.
     """
 
     name: str
@@ -160,6 +223,7 @@ class Target:
     event_recipients: Literal["ignore", "also", "only"] = "ignore"
     #: Set by routing, never in a config: this delivery goes to these addresses only (see tocsin.routing).
     direct_to: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    max_in_flight: int | None = None
 
     def __repr__(self) -> str:  # options may hold secrets: their own reprs redact them
         return f"Target(name={self.name!r}, channel={self.channel!r}, options={self.options!r})"
@@ -169,6 +233,7 @@ class Target:
 TARGET_KEYS = (
     *("name", "channel", "events", "when", "users", "timeout", "max_retries", "template_dir", "enabled"),
     "event_recipients",
+    "max_in_flight",
 )
 
 _TARGET_KEY_TYPES: dict[str, Any] = {
@@ -182,7 +247,31 @@ _TARGET_KEY_TYPES: dict[str, Any] = {
     "template_dir": Path,
     "enabled": bool,
     "event_recipients": Literal["ignore", "also", "only"],
+    "max_in_flight": int,
 }
+#: Target keys that decide routing: a broken target whose routing keys are fine is still routed.
+ROUTING_KEYS = ("name", "channel", "events", "when", "users", "enabled")
+
+
+@attrs.frozen
+class BrokenTarget:
+    """A ``[[targets]]`` table that cannot be used (unset ``${VAR}``, plugin import failure, bad option).
+
+    A non-strict load keeps it here instead of failing the whole config, so the other targets still
+    work; each event routed to it gets a failed receipt carrying ``problems``. ``routing`` is a Target
+    with ``options=None`` when its routing keys were readable (else it is reported for every event).
+    """
+
+    name: str
+    channel: str
+    problems: tuple[str, ...]
+    position: int
+    routing: Target | None = None
+
+    @property
+    def error(self) -> str:
+        """The config messages, as one receipt error."""
+        return "; ".join(self.problems)
 
 
 @attrs.frozen
@@ -195,6 +284,15 @@ class Config:
     path: Path | None = None
     events: tuple[EventRule, ...] = attrs.field(default=(), converter=tuple)
     users: tuple[UserEntry, ...] = attrs.field(default=(), converter=tuple)
+    delivery: DeliverySettings = attrs.field(factory=DeliverySettings)
+    broken: tuple[BrokenTarget, ...] = attrs.field(default=(), converter=tuple)
+
+    def order(self) -> dict[str, int]:
+        """Every target name (broken ones too) with its position in the config."""
+        names = [t.name for t in self.targets]
+        for broken in sorted(self.broken, key=lambda b: b.position):
+            names.insert(min(broken.position, len(names)), broken.name)
+        return {name: i for i, name in enumerate(names)}
 
     def target(self, name: str) -> Target:
         """The target called ``name``; a ConfigError that suggests a close name otherwise."""
@@ -257,10 +355,14 @@ def load_config(
     path: str | os.PathLike[str] | None,
     registry: PluginRegistry,
     environ: Mapping[str, str] | None = None,
+    *,
+    strict: bool = True,
 ) -> Config:
     """Read, interpolate and structure a TOML config file; ``None`` gives the embedded default.
 
-    Raises :class:`ConfigError` listing every problem, each prefixed with the file and key path.
+    Raises :class:`ConfigError` listing every problem, each prefixed with the file and key path. With
+    ``strict=False`` a target's own problems do not fail the load: that target is kept in
+    ``Config.broken`` (see :class:`BrokenTarget`) and the others work.
     """
     if path is None:
         return parse_config({}, registry, base_dir=Path.cwd(), label=None, default_targets=True)
@@ -275,7 +377,10 @@ def load_config(
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    return parse_config(raw, registry, base_dir=path.parent, label=path, environ=environ)
+    return parse_config(raw, registry, base_dir=path.parent, label=path, environ=environ, strict=strict)
+
+
+TOP_KEYS = ["notifications", "delivery", "source", "targets", "events", "users"]
 
 
 def parse_config(
@@ -286,15 +391,18 @@ def parse_config(
     label: Path | None,
     environ: Mapping[str, str] | None = None,
     default_targets: bool = False,
+    strict: bool = True,
 ) -> Config:
     """Structure already-parsed TOML data; see :func:`load_config`."""
     prefix = str(label) if label else "<config>"
     problems = Problems()
-    raw = interpolate(dict(raw), "", problems, os.environ if environ is None else environ)
-    tables = ["notifications", "source", "targets", "events", "users"]
+    environ = os.environ if environ is None else environ
+    raw = dict(raw)
+    raw_targets = raw.pop("targets", [])
+    raw = interpolate(raw, "", problems, environ)
     for key in raw:
-        if key not in tables:
-            problems.add(key, f"unknown key{suggest(key, tables)}")
+        if key not in TOP_KEYS:
+            problems.add(key, f"unknown key{suggest(key, TOP_KEYS)}")
 
     settings = structure_value(raw.get("notifications", {}), Settings, "notifications", problems) or Settings()
     settings = attrs.evolve(
@@ -302,6 +410,11 @@ def parse_config(
         template_dirs=tuple(_resolve(base_dir, d) for d in settings.template_dirs),
         plugins=tuple(str(_resolve(base_dir, p)) if p.endswith(".py") else p for p in settings.plugins),
     )
+    delivery = structure_value(raw.get("delivery", {}), DeliverySettings, "delivery", problems) or DeliverySettings()
+    if delivery.durable:
+        delivery = attrs.evolve(
+            delivery, store="sqlite:///" + str(_resolve(base_dir, delivery.store[len("sqlite:///") :]))
+        )
     source = None
     if "source" in raw:
         source = structure_value(raw["source"], Source, "source", problems)
@@ -312,33 +425,68 @@ def parse_config(
         except PluginError as exc:
             problems.add(f"notifications.plugins[{index}]", str(exc))
 
-    raw_targets = raw.get("targets", [])
     targets: list[Target] = []
+    broken: list[BrokenTarget] = []
+    deferred = Problems()
     if not isinstance(raw_targets, list):
         problems.add("targets", f"expected an array of tables ([[targets]]), got {describe(raw_targets)}")
         raw_targets = []
     seen: dict[str, int] = {}
     for index, entry in enumerate(raw_targets):
-        target = structure_target(entry, index, registry, base_dir, problems)
-        if target is None:
+        own = Problems()
+        entry = interpolate(entry, f"targets[{index}]", own, environ)
+        target = structure_target(entry, index, registry, base_dir, own)
+        name = target.name if target is not None else _name_of(entry, index)
+        if name in seen:
+            problems.add(f"targets[{index}].name", f"duplicate target name {name!r} (also targets[{seen[name]}])")
             continue
-        if target.name in seen:
-            problems.add(
-                f"targets[{index}].name",
-                f"duplicate target name {target.name!r} (also targets[{seen[target.name]}])",
-            )
-            continue
-        seen[target.name] = index
-        targets.append(target)
+        seen[name] = index
+        if not own and target is not None:
+            targets.append(target)
+        elif strict or not isinstance(entry, Mapping):
+            problems.extend(own)
+        else:
+            deferred.extend(own)  # listed after all when the config fails for another reason
+            messages = tuple(f"{prefix}: {p}" for p in _root_causes(own))
+            channel = entry.get("channel") if isinstance(entry.get("channel"), str) else ""
+            broken.append(BrokenTarget(name, channel, messages, index, _routing_only(entry)))
 
     events, users = parse_events(raw.get("events"), problems), parse_users(raw.get("users"), problems)
     named = [e["name"] for e in raw_targets if isinstance(e, Mapping) and isinstance(e.get("name"), str)]
     check_names(named, settings.default_targets, settings.only_user, events, users, raw.get("users"), problems)
     if problems:
-        raise ConfigError([f"{prefix}: {p}" for p in _root_causes(problems)])
+        raise ConfigError([f"{prefix}: {p}" for p in _root_causes([*problems, *deferred])])
     if default_targets and not raw_targets:
         targets = list(default_config().targets)
-    return Config(settings=settings, targets=tuple(targets), source=source, path=label, events=events, users=users)
+    return Config(
+        settings=settings,
+        targets=tuple(targets),
+        source=source,
+        path=label,
+        events=events,
+        users=users,
+        delivery=delivery,
+        broken=tuple(broken),
+    )
+
+
+def _name_of(entry: Any, index: int) -> str:
+    name = entry.get("name") if isinstance(entry, Mapping) else None
+    return name if isinstance(name, str) and name else f"targets[{index}]"
+
+
+def _routing_only(entry: Mapping[str, Any]) -> Target | None:
+    """The routing half of a broken target (``options=None``), or None when that half is broken too."""
+    scratch = Problems()
+    common = {
+        key: structure_value(entry[key], _TARGET_KEY_TYPES[key], key, scratch) for key in ROUTING_KEYS if key in entry
+    }
+    if scratch or not isinstance(common.get("name"), str) or not isinstance(common.get("channel"), str):
+        return None
+    try:
+        return Target(options=None, **common)
+    except (TypeError, ValueError):
+        return None
 
 
 def _root_causes(problems: list[str]) -> list[str]:
@@ -400,6 +548,49 @@ def structure_target(
     except ValueError as exc:
         add_validation_problem(at, exc, TARGET_KEYS, problems)
         return None
+
+
+def structure_targets(
+    targets: Sequence[Target | Mapping[str, Any]], registry: PluginRegistry, label: str
+) -> tuple[Target, ...]:
+    """Targets given in Python (Target objects, or mappings as in a ``[[targets]]`` table), checked.
+
+    A Target whose ``options`` is a mapping gets them structured by its channel's options class.
+    Raises ConfigError listing every problem.
+    """
+    problems = Problems()
+    result: list[Target] = []
+    names: set[str] = set()
+    for index, target in enumerate(targets):
+        at = f"targets[{index}]"
+        if isinstance(target, Mapping):
+            built = structure_target(target, index, registry, Path.cwd(), problems)
+        else:
+            built = _check_target(target, at, registry, problems)
+        if built is None:
+            continue
+        if built.name in names:
+            problems.add(f"{at}.name", f"duplicate target name {built.name!r}")
+        names.add(built.name)
+        result.append(built)
+    if problems:
+        raise ConfigError([f"{label}: {p}" for p in problems])
+    return tuple(result)
+
+
+def _check_target(target: Target, at: str, registry: PluginRegistry, problems: Problems) -> Target | None:
+    try:
+        channel = registry.channel(target.channel)
+    except PluginError as exc:
+        problems.add(f"{at} {target.name!r}", str(exc))
+        return None
+    if isinstance(target.options, channel.spec.options):
+        return target
+    if isinstance(target.options, Mapping):
+        options = structure_attrs(target.options, channel.spec.options, at, problems)
+        return None if options is None else attrs.evolve(target, options=options)
+    problems.add(f"{at}.options", f"expected a mapping or {channel.spec.options.__name__}")
+    return None
 
 
 def _resolve(base_dir: Path, value: str | Path) -> Path:

@@ -1,11 +1,12 @@
 """Every hook tocsin calls, in one place. A plugin implements the ones it needs with ``@hookimpl``.
 
-Order of calls for one event (see ``Notifier.anotify``):
+Order of calls for one event (see ``Notifier.submit``):
 
 1. ``prepare_event(event, config)`` — each plugin may return a replacement event (enrichment).
 2. For each target the event is routed to: ``format_message(event, target, templates)`` → Message.
-3. For each message: ``deliver(message, target, transport)`` → awaitable, once per attempt.
-4. ``delivery_finished(event, message, receipt)`` — after each target's final outcome.
+3. For each message: ``deliver(message, target, transport)`` → awaitable, once per attempt, in the
+   notifier's dispatcher thread (possibly later, after a restart, or in ``tocsin worker``).
+4. ``delivery_finished(event, message, receipt)`` — once per final outcome of each target.
 
 ``register_commands(cli)`` is called once by the ``tocsin`` command line, so a plugin can add commands.
 
@@ -98,10 +99,15 @@ def deliver(message: Message, target: Target, transport: Transport) -> Awaitable
 
 @hookspec
 def delivery_finished(event: Event, message: Message | None, receipt: Receipt) -> None:
-    """Observe a target's final outcome (metrics, audit logs, an outbox). Return value ignored.
+    """Observe a delivery's final outcome (metrics, audit logs). Return value ignored.
 
-    Called once per target per event, after the last attempt (or when the target was skipped or could
-    not be formatted, with ``message`` None). Exceptions are logged and swallowed.
+    Called once per (event, target) final outcome: delivered, or failed for good (permanent error,
+    retries or the retry schedule spent), and also when the message could not be formatted (``message``
+    None). Not for skipped targets, nor for what a memory notifier drops when it closes, and not
+    when a durable outbox parks a delivery for a later attempt: the hook fires when that attempt ends
+    it, in whichever process makes it (a notifier that resumed the store, or ``tocsin worker``), with
+    the event read back from the outbox. Runs in the dispatcher's thread: keep it quick. Exceptions
+    are logged and swallowed.
     """
 
 

@@ -74,6 +74,8 @@ class Outcome(str, enum.Enum):
     DELIVERED = "delivered"
     FAILED = "failed"
     SKIPPED = "skipped"
+    #: Not final: parked in a durable outbox for a later attempt (or, in a partial report, still running).
+    PENDING = "pending"
 
     def __str__(self) -> str:
         return self.value
@@ -94,8 +96,8 @@ class Receipt:
 
     @property
     def ok(self) -> bool:
-        """Delivered, or skipped on purpose."""
-        return self.outcome is not Outcome.FAILED
+        """Delivered, or skipped on purpose (not failed, and not still pending)."""
+        return self.outcome in (Outcome.DELIVERED, Outcome.SKIPPED)
 
     def summary(self) -> str:
         """One line for a terminal: ``team-chat  delivered  1 attempt  HTTP 204  41 ms``."""
@@ -123,7 +125,7 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        """No target failed."""
+        """Every target delivered or skipped: none failed, none left pending."""
         return all(r.ok for r in self.receipts)
 
     @property
@@ -137,6 +139,11 @@ class Report:
     @property
     def skipped(self) -> list[Receipt]:
         return [r for r in self.receipts if r.outcome is Outcome.SKIPPED]
+
+    @property
+    def pending(self) -> list[Receipt]:
+        """Targets whose delivery waits in a durable outbox for a later attempt."""
+        return [r for r in self.receipts if r.outcome is Outcome.PENDING]
 
     def __getitem__(self, target: str) -> Receipt:
         for receipt in self.receipts:

@@ -1,61 +1,52 @@
-"""The :class:`Notifier`: the one object a host application holds."""
+"""The :class:`Notifier`: the one object a host application holds, a thin front over a one-way pipeline.
+
+prepare (``prepare_event`` hooks, ``[source]``) → route (:mod:`tocsin.routing`) → format (each target's
+``format_message``) → dispatch (:mod:`tocsin.delivery`: the outbox, a lane per target, retries). The
+Notifier itself only wires the stages, and owns ``from_file``, the sync/async bridge and the lifecycle
+(the dispatcher thread, ``flush``, ``close``, the drain at interpreter exit).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import functools
 import logging
 import os
 import threading
-from collections.abc import Coroutine, Iterable, Mapping, Sequence
-from concurrent.futures import Future
-from pathlib import Path
-from typing import Any, TypeVar
+import time
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import attrs
 
-from .config import Config, Target, default_config, find_config, load_config, structure_target
-from .delivery import RetryPolicy, deliver_with_retries
-from .errors import ConfigError, PluginError, TemplateError, TocsinError
+from .config import Config, Target, default_config, find_config, load_config, structure_targets
+from .delivery import DELIVERED, Delivery, Dispatcher, Outbox, QueueFullError, Submission, Tracker, open_store
+from .delivery.stores import event_from_dict, event_to_dict
+from .errors import ConfigError, TemplateError, TocsinError
 from .events import Event
 from .messages import Message, Outcome, Receipt, Report
 from .plugins import PluginRegistry
 from .routing import Routes, Subscription, delivery_order, route
 from .samples import sample_event
 from .secrets import find_secrets, redact
-from .structure import Problems, structure_attrs
 from .templating import Templates
-from .transport import Transport
 
-__all__ = ["Notifier"]
+__all__ = ["Notifier", "QueueFullError"]
 
 log = logging.getLogger("tocsin")
-T = TypeVar("T")
-
-
-class _BackgroundLoop:
-    """An event loop in a daemon thread, so the sync API works from any thread (even inside a loop)."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="tocsin-loop", daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        return future.result()
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=5)
-        self.loop.close()
+CLOSED = "not delivered: notifier closed"
 
 
 class Notifier:
-    """Routes events to targets, formats them, and delivers them with retries.
+    """Routes events to targets, formats them, and delivers them in the background, with retries.
 
     Build it from a config file (:meth:`from_file`) or from the attrs classes (``Notifier(Config(...))``);
-    with neither, every event goes to the console. Use :meth:`notify` from sync code and
-    :meth:`anotify` from async code; close it (or use it as a context manager) to release connections.
+    with neither, every event goes to the console. :meth:`submit` returns at once with a
+    :class:`~tocsin.delivery.Submission`; :meth:`notify` (sync) and :meth:`anotify` (async) submit and
+    wait for the :class:`Report`. Close it (or use it as a context manager): :meth:`close` lets pending
+    deliveries finish within a grace time and never hangs.
 
     >>> with Notifier.from_file("tocsin.toml") as notifier:          # doctest: +SKIP
     ...     report = notifier.notify(Event("job_failed", data={"run_name": "nightly", "error": "disk full"}))
@@ -74,11 +65,15 @@ class Notifier:
         config = config if config is not None else default_config()
         for spec in config.settings.plugins:
             self.registry.load_local(spec)
-        self.config = attrs.evolve(config, targets=self._structure_targets(config.targets, config.label))
+        self.config = attrs.evolve(config, targets=structure_targets(config.targets, self.registry, config.label))
         self.templates = Templates(self.registry, self.config.settings.template_dirs)
-        self._transports: dict[asyncio.AbstractEventLoop, tuple[Transport, asyncio.Semaphore]] = {}
-        self._background: _BackgroundLoop | None = None
-        self._lock = threading.Lock()
+        self._extras: dict[str, Target] = {}
+        self._tracker = Tracker(self.config.delivery.max_pending)
+        self._store: Outbox | None = None
+        self._dispatcher: Dispatcher | None = None
+        self._lock = threading.RLock()
+        self._closed = False
+        self._at_exit = functools.partial(_close_at_exit, weakref.ref(self))
 
     @classmethod
     def from_file(
@@ -87,50 +82,23 @@ class Notifier:
         *,
         registry: PluginRegistry | None = None,
         plugins: Iterable[Any] = (),
+        strict: bool = False,
     ) -> Notifier:
-        """A notifier from ``path``, else ``$TOCSIN_CONFIG``, else ``./tocsin.toml``, else the default."""
+        """A notifier from ``path``, else ``$TOCSIN_CONFIG``, else ``./tocsin.toml``, else the default.
+
+        A target that cannot be used (unset ``${VAR}``, its plugin fails to import, an invalid option)
+        fails each event routed to it with its config message while the others work; ``strict=True``
+        raises ConfigError instead, as ``tocsin check`` does.
+        """
         registry = registry or PluginRegistry()
         for plugin in plugins:
             registry.register(plugin)
-        return cls(load_config(find_config(path), registry), registry=registry)
+        return cls(load_config(find_config(path), registry, strict=strict), registry=registry)
 
     # -- targets ---------------------------------------------------------------------------------
-    def _structure_targets(self, targets: Sequence[Target | Mapping[str, Any]], label: str) -> tuple[Target, ...]:
-        problems = Problems()
-        result: list[Target] = []
-        names: set[str] = set()
-        for index, target in enumerate(targets):
-            built = self._structure_target(target, index, problems)
-            if built is None:
-                continue
-            if built.name in names:
-                problems.add(f"targets[{index}].name", f"duplicate target name {built.name!r}")
-            names.add(built.name)
-            result.append(built)
-        if problems:
-            raise ConfigError([f"{label}: {p}" for p in problems])
-        return tuple(result)
-
-    def _structure_target(self, target: Target | Mapping[str, Any], index: int, problems: Problems) -> Target | None:
-        at = f"targets[{index}]"
-        if isinstance(target, Mapping):
-            return structure_target(target, index, self.registry, Path.cwd(), problems)
-        try:
-            channel = self.registry.channel(target.channel)
-        except PluginError as exc:
-            problems.add(f"{at} {target.name!r}", str(exc))
-            return None
-        if isinstance(target.options, channel.spec.options):
-            return target
-        if isinstance(target.options, Mapping):
-            options = structure_attrs(target.options, channel.spec.options, at, problems)
-            return None if options is None else attrs.evolve(target, options=options)
-        problems.add(f"{at}.options", f"expected a mapping or {channel.spec.options.__name__}")
-        return None
-
     @property
     def targets(self) -> tuple[Target, ...]:
-        """The configured targets, in config order."""
+        """The configured (usable) targets, in config order."""
         return self.config.targets
 
     def target(self, name: str) -> Target:
@@ -151,7 +119,7 @@ class Notifier:
         disabled one; ``subscriptions`` picks targets for this event, each with its own ``when``;
         ``extra_targets`` are destinations the submitter adds, with their own rules.
         """
-        extra = self._structure_targets(extra_targets, "extra_targets") if extra_targets else ()
+        extra = structure_targets(extra_targets, self.registry, "extra_targets") if extra_targets else ()
         return route(
             event,
             self.config,
@@ -161,7 +129,7 @@ class Notifier:
             personal=lambda target: self.registry.channel(target.channel).spec.personal,
         )
 
-    # -- formatting ------------------------------------------------------------------------------
+    # -- the stages ------------------------------------------------------------------------------
     def prepare(self, event: Event) -> Event:
         """The event after ``prepare_event`` hooks, with the config's ``[source]`` filling blanks."""
         if self.config.source is not None:
@@ -192,69 +160,131 @@ class Notifier:
         resolved = self.target(target) if isinstance(target, str) else target
         return self.format(self.prepare(event), resolved)
 
-    # -- delivery --------------------------------------------------------------------------------
-    def _transport(self) -> tuple[Transport, asyncio.Semaphore]:
-        loop = asyncio.get_running_loop()
-        for stale in [known for known in self._transports if known.is_closed()]:
-            del self._transports[stale]  # a loop that ended (asyncio.run returned) took its connections along
-        pair = self._transports.get(loop)
-        if pair is None:
-            settings = self.config.settings
-            transport = Transport(
-                timeout=settings.timeout,
-                max_connections=max(settings.max_concurrent_deliveries, 10),
-                backend=settings.http_backend,
-            )
-            pair = self._transports[loop] = (transport, asyncio.Semaphore(settings.max_concurrent_deliveries))
-        return pair
+    def _accept(
+        self, event: Event, targets: Sequence[str] | None, extra_targets: Sequence[Any], subscriptions: Any
+    ) -> tuple[Event, list[Receipt], list[Delivery], Callable[[str], Any]]:
+        """prepare → route → format: the receipts known now, and the deliveries to dispatch."""
+        event = self.prepare(event)
+        routes = self.route(event, targets=targets, extra_targets=extra_targets, subscriptions=subscriptions)
+        receipts = [*routes.skipped, *routes.failed]
+        configured = self.config.order()
+        order = delivery_order([*configured, *(t.name for t in routes.targets if t.name not in configured)])
+        stored = event_to_dict(event)
+        rows = []
+        for target in routes.targets:
+            if target.name not in configured:
+                self._extras[target.name] = target  # extra or per-person: the dispatcher resolves it by name
+            try:
+                message = self.format(event, target)
+            except Exception as exc:
+                error = redact(_describe(exc), find_secrets(target.options))
+                receipts.append(Receipt(target.name, target.channel, Outcome.FAILED, error=f"cannot format: {error}"))
+                self._finished(event, None, receipts[-1])
+                continue
+            rows.append(Delivery(event.id, target.name, message, stored))
+        return event, receipts, rows, order
 
-    async def anotify(
+    # -- dispatch --------------------------------------------------------------------------------
+    @property
+    def store(self) -> Outbox:
+        """The outbox ``[delivery] store`` names, opened on first use."""
+        with self._lock:
+            if self._store is None:
+                self._store = open_store(self.config.delivery.store)
+            return self._store
+
+    def start(self) -> None:
+        """Start dispatching now (submit does it on first use); with a durable store, resume its pending deliveries."""
+        self._engine()
+
+    def _engine(self) -> Dispatcher:
+        with self._lock:
+            if self._dispatcher is None:
+                self._dispatcher = Dispatcher(
+                    self.store,
+                    self.config,
+                    targets=lambda: {**{t.name: t for t in self.config.targets}, **self._extras},
+                    hooks_for=self.registry.hook_for,
+                    outcome=self._outcome,
+                )
+                atexit.register(self._at_exit)
+            return self._dispatcher
+
+    def _enqueue(
+        self, event: Event, receipts: list[Receipt], rows: list[Delivery], order: Callable[[str], Any]
+    ) -> Submission:
+        futures = {}
+        if rows and self._closed:
+            receipts += [Receipt(r.target, r.channel, Outcome.FAILED, error=CLOSED) for r in rows]
+            rows = []
+        if rows:
+            dispatcher = self._engine()
+            futures = {row.target: self._tracker.watch(row.key, row.target, row.channel) for row in rows}
+            try:
+                existing = self.store.put(rows)
+            except Exception as exc:
+                for row in rows:
+                    self._tracker.resolve(
+                        row.key, Receipt(row.target, row.channel, Outcome.FAILED, error=f"outbox: {exc}")
+                    )
+                existing = {}
+            now = time.time()
+            for key, old in existing.items():
+                if old.state == DELIVERED:
+                    reason = "already delivered (this event id was sent to this target before)"
+                    self._tracker.resolve(key, Receipt(old.target, old.channel, Outcome.DELIVERED, reason=reason))
+                elif old.state != "dead" and old.next_at > now + self.config.settings.retry_backoff_max:
+                    reason = "pending in the outbox (submitted before, waiting for its next attempt)"
+                    self._tracker.resolve(key, Receipt(old.target, old.channel, Outcome.PENDING, reason=reason))
+            dispatcher.wake()
+        return Submission(event.id, event.type, order, receipts, futures)
+
+    def submit(
         self,
         event: Event,
         *,
         targets: Sequence[str] | None = None,
         extra_targets: Sequence[Target | Mapping[str, Any]] = (),
         subscriptions: Sequence[Subscription] | None = None,
-    ) -> Report:
-        """Route, format and deliver ``event``; the report has one receipt per target.
+        wait: float | None = None,
+    ) -> Submission:
+        """Route and format ``event`` now, queue its deliveries, and return at once with a Submission.
 
-        Never raises for a delivery or formatting failure (those are failed receipts); raises
-        ConfigError only for a bad ``targets`` name or ``extra_targets`` entry.
+        ``targets`` names targets to send to whatever their rules; ``extra_targets`` are destinations the
+        submitter asks for. When ``[delivery] max_pending`` deliveries already wait, submit waits up to
+        ``wait`` seconds (default ``[delivery] queue_full_wait``) for room, then raises QueueFullError.
+        Raises ConfigError for a bad ``targets`` name or ``extra_targets`` entry; never for a delivery.
         """
-        event = self.prepare(event)
-        chosen, receipts = self.route(event, targets=targets, extra_targets=extra_targets, subscriptions=subscriptions)
-        transport, semaphore = self._transport()
-        jobs = []
-        for target in chosen:
-            try:
-                message = self.format(event, target)
-            except Exception as exc:
-                error = redact(_describe(exc), find_secrets(target.options))
-                log.error("target %s: cannot format %s: %s", target.name, event.type, error)
-                receipts.append(Receipt(target.name, target.channel, Outcome.FAILED, error=error))
-                self._finished(event, None, receipts[-1])
-                continue
-            policy = RetryPolicy.for_target(target, self.config.settings)
-            jobs.append(
-                (
-                    message,
-                    deliver_with_retries(
-                        self.registry.hook_for(target.channel), message, target, transport, policy, semaphore
-                    ),
-                )
-            )
-        for (message, _), receipt in zip(jobs, await asyncio.gather(*(job for _, job in jobs)), strict=True):
-            receipts.append(receipt)
-            self._finished(event, message, receipt)
-        key = delivery_order([*self.config.targets, *chosen])
-        receipts.sort(key=lambda r: key(r.target))
-        return Report(event_id=event.id, event_type=event.type, receipts=tuple(receipts))
+        event, receipts, rows, order = self._accept(event, targets, extra_targets, subscriptions)
+        wait = self.config.delivery.queue_full_wait if wait is None else wait
+        if rows and not self._tracker.reserve(len(rows), wait):
+            raise self._queue_full(wait)
+        return self._enqueue(event, receipts, rows, order)
 
-    def _finished(self, event: Event, message: Message | None, receipt: Receipt) -> None:
-        try:
-            self.registry.hook.delivery_finished(event=event, message=message, receipt=receipt)
-        except Exception:
-            log.exception("a delivery_finished hook failed (ignored)")
+    async def asubmit(
+        self,
+        event: Event,
+        *,
+        targets: Sequence[str] | None = None,
+        extra_targets: Sequence[Target | Mapping[str, Any]] = (),
+        subscriptions: Sequence[Subscription] | None = None,
+        wait: float | None = None,
+    ) -> Submission:
+        """:meth:`submit` for async code: waiting for room in a full queue does not block the event loop."""
+        event, receipts, rows, order = self._accept(event, targets, extra_targets, subscriptions)
+        wait = self.config.delivery.queue_full_wait if wait is None else wait
+        deadline = time.monotonic() + wait
+        while rows and not self._tracker.fits(len(rows)):
+            if time.monotonic() >= deadline:
+                raise self._queue_full(wait)
+            await asyncio.sleep(0.01)
+        return self._enqueue(event, receipts, rows, order)
+
+    def _queue_full(self, wait: float) -> QueueFullError:
+        return QueueFullError(
+            f"{self._tracker.outstanding} deliveries are pending ([delivery] max_pending = "
+            f"{self._tracker.max_pending}) and none finished within {wait:g}s"
+        )
 
     def notify(
         self,
@@ -264,49 +294,120 @@ class Notifier:
         extra_targets: Sequence[Target | Mapping[str, Any]] = (),
         subscriptions: Sequence[Subscription] | None = None,
     ) -> Report:
-        """:meth:`anotify` for sync code: blocks until every target has an outcome."""
-        return self._run(self.anotify(event, targets=targets, extra_targets=extra_targets, subscriptions=subscriptions))
+        """Submit ``event`` and wait for its report (one receipt per target). Safe from any thread.
 
-    async def atest(self, target: str | None = None, *, event: Event | str | None = None) -> Report:
-        """Send a sample event (dummy data): to ``target`` alone, whatever its routing rules, or, without
+        Never raises for a delivery or formatting failure (those are failed receipts); raises
+        ConfigError only for a bad ``targets`` name or ``extra_targets`` entry.
+        """
+        return self.submit(event, targets=targets, extra_targets=extra_targets, subscriptions=subscriptions).result()
+
+    async def anotify(
+        self,
+        event: Event,
+        *,
+        targets: Sequence[str] | None = None,
+        extra_targets: Sequence[Target | Mapping[str, Any]] = (),
+        subscriptions: Sequence[Subscription] | None = None,
+    ) -> Report:
+        """:meth:`notify` for async code (from any event loop; the sending happens in the dispatcher)."""
+        return await (
+            await self.asubmit(event, targets=targets, extra_targets=extra_targets, subscriptions=subscriptions)
+        )
+
+    def submit_test(self, target: str | None = None, *, event: Event | str | None = None) -> Submission:
+        """Submit a sample event (dummy data): to ``target`` alone, whatever its routing rules, or, without
         a target, to every target ``event`` would reach (the per-event Test button).
 
         ``event`` is a type name (a sample of it: ``job_completed`` by default) or an Event.
         """
         if target is None and event is None:
             raise ConfigError("test: name a target, an event type, or both")
-        if target is not None:
-            self.target(target)
         if event is None or isinstance(event, str):
             title = "tocsin test notification: this target works" if event is None else None
             event = sample_event(event or "job_completed", title=title)
-        return await self.anotify(event, targets=[target] if target is not None else None)
+        return self.submit(event, targets=[target] if target is not None else None)
 
     def test(self, target: str | None = None, *, event: Event | str | None = None) -> Report:
-        """:meth:`atest` for sync code."""
-        return self._run(self.atest(target, event=event))
+        """:meth:`submit_test`, then wait for the report."""
+        return self.submit_test(target, event=event).result()
 
-    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        with self._lock:
-            if self._background is None:
-                self._background = _BackgroundLoop()
-        return self._background.run(coro)
+    async def atest(self, target: str | None = None, *, event: Event | str | None = None) -> Report:
+        """:meth:`test` for async code (the report is awaited without blocking the loop)."""
+        return await self.submit_test(target, event=event)
+
+    def _outcome(self, row: Delivery, receipt: Receipt, final: bool) -> None:
+        """From the dispatcher: a delivery's final (or parked) outcome."""
+        waited = self._tracker.resolve(row.key, receipt)
+        if not final:
+            return
+        if receipt.outcome is Outcome.FAILED and not waited:
+            log.warning("target %s: delivery of event %s failed: %s", row.target, row.event_id, receipt.error)
+        self._finished(event_from_dict(row.event, row.event_id, row.message.event_type), row.message, receipt)
+
+    def _finished(self, event: Event, message: Message | None, receipt: Receipt) -> None:
+        try:
+            self.registry.hook.delivery_finished(event=event, message=message, receipt=receipt)
+        except Exception:
+            log.exception("a delivery_finished hook failed (ignored)")
 
     # -- lifecycle -------------------------------------------------------------------------------
-    async def aclose(self) -> None:
-        """Close the connections this loop opened."""
-        loop = asyncio.get_running_loop()
-        pair = self._transports.pop(loop, None)
-        if pair is not None:
-            await pair[0].aclose()
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every delivery submitted here has a final outcome or is parked in a durable store.
 
-    def close(self) -> None:
-        """Close every connection and stop the background loop of the sync API."""
-        if self._background is not None:
-            background, self._background = self._background, None
-            background.run(self.aclose())
-            background.stop()
-        self._transports.clear()
+        Returns False when ``timeout`` seconds passed first (nothing is cancelled).
+        """
+        return self._tracker.wait_idle(timeout)
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Attempt every pending delivery of the store now, whatever its next attempt time (``tocsin outbox drain``).
+
+        Returns True when nothing is left in flight or due soon (what failed again is rescheduled).
+        """
+        dispatcher = self._engine()
+        self.store.make_due(time.time())
+        dispatcher.wake()
+        return dispatcher.until_idle(timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop accepting, let pending deliveries finish for up to ``timeout`` seconds, then stop; never hangs.
+
+        ``timeout`` defaults to ``[delivery] close_timeout``. What is left stays pending in a durable
+        store (the next notifier or ``tocsin worker`` resumes it); in memory each waiting caller gets a
+        failed receipt "not delivered: notifier closed".
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            dispatcher = self._dispatcher
+        atexit.unregister(self._at_exit)
+        timeout = self.config.delivery.close_timeout if timeout is None else timeout
+        started = time.monotonic()
+        if dispatcher is not None and not dispatcher.in_dispatcher_thread:
+            self._tracker.wait_idle(timeout)
+        if dispatcher is not None:
+            dispatcher.stop(max(0.0, timeout - (time.monotonic() - started)))
+        durable = self._store is not None and self._store.durable
+        reason = "pending in the outbox: the notifier closed before it was delivered"
+        for key, receipt in self._tracker.resolve_all(
+            lambda target, channel: (
+                Receipt(target, channel, Outcome.PENDING, reason=reason)
+                if durable
+                else Receipt(target, channel, Outcome.FAILED, error=CLOSED)
+            )
+        ):
+            if receipt.outcome is Outcome.FAILED:
+                log.warning("target %s: %s (event %s)", receipt.target, CLOSED, key.rsplit(":", 1)[0])
+        if self._store is not None and (dispatcher is None or not dispatcher.in_dispatcher_thread):
+            self._store.close()
+
+    async def aclose(self, timeout: float | None = None) -> None:
+        """:meth:`close` for async code: the event loop keeps running while the notifier drains."""
+        await asyncio.to_thread(self.close, timeout)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def __enter__(self) -> Notifier:
         return self
@@ -319,7 +420,12 @@ class Notifier:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-        self.close()
+
+
+def _close_at_exit(ref: weakref.ref[Notifier]) -> None:
+    notifier = ref()
+    if notifier is not None and not notifier.closed:
+        notifier.close(notifier.config.delivery.exit_grace)
 
 
 def _describe(exc: BaseException) -> str:

@@ -30,6 +30,9 @@ The model, in the order it is applied (README "Routing" explains it for users; `
 
    A separate message never shares a To: line with the configured recipients: its target is the
    configured one with ``direct_to`` set, and the channel sends to those addresses alone.
+4. **Broken targets** (:class:`~tocsin.config.BrokenTarget`, kept by a non-strict load): one that the
+   event would reach (named, subscribed, or by its readable routing keys) gets a *failed* receipt with
+   its config message, so one unusable target never silences the others.
 """
 
 from __future__ import annotations
@@ -77,6 +80,8 @@ class Routes:
     targets: tuple[Target, ...] = ()
     skipped: tuple[Receipt, ...] = ()
     reasons: dict[str, str] = attrs.field(factory=dict)
+    #: Broken targets the event would reach: failed receipts carrying their config message.
+    failed: tuple[Receipt, ...] = ()
 
     def __iter__(self) -> Iterator[Any]:
         yield list(self.targets)
@@ -149,8 +154,13 @@ def route(
     if targets and subscriptions is not None:
         raise ConfigError("give targets or subscriptions, not both")
     settings = EventSettings.for_type(config.events, event.type)
+    broken = {entry.name: entry for entry in config.broken}
+    failed: list[Receipt] = []
     if targets:
         for name in dict.fromkeys(targets):
+            if name in broken:
+                failed.append(Receipt(name, broken[name].channel, Outcome.FAILED, error=broken[name].error))
+                continue
             target = config.target(name)
             if target.enabled:
                 decision.send(target, "named by --target")
@@ -158,9 +168,19 @@ def route(
                 decision.skip(target, "target disabled (enabled = false); --target does not override it")
     elif subscriptions is not None:
         for subscription in subscriptions:
+            entry = broken.get(subscription.target)
+            if entry is not None:
+                failed.append(Receipt(entry.name, entry.channel, Outcome.FAILED, error=entry.error))
+                continue
             _subscribed(decision, event, config.target(subscription.target), subscription)
     else:
         _configured(decision, event, config, settings)
+        for entry in config.broken:
+            reason = skip_reason(event, entry.routing) if entry.routing is not None else None
+            if not settings.enabled or reason is not None:
+                decision.skip(entry.name, reason or f"event type {event.type} disabled", entry.channel)
+            else:
+                failed.append(Receipt(entry.name, entry.channel, Outcome.FAILED, error=entry.error))
     for target in extra_targets:
         decision.filter(target, event, "extra target of this submission")
     _people(decision, event, config, settings, personal)
@@ -168,15 +188,16 @@ def route(
         for target in decision.chosen:
             decision.skip(target, "notifications disabled")
         decision.chosen = []
-    key = delivery_order([*config.targets, *extra_targets])
+        failed = []
+    key = delivery_order([*config.order(), *(t.name for t in extra_targets)])
     decision.chosen.sort(key=lambda t: key(t.name))
     decision.skipped.sort(key=lambda r: key(r.target))
-    return Routes(tuple(decision.chosen), tuple(decision.skipped), decision.reasons)
+    return Routes(tuple(decision.chosen), tuple(decision.skipped), decision.reasons, tuple(failed))
 
 
-def delivery_order(targets: Sequence[Target]) -> Callable[[str], tuple[int, str]]:
+def delivery_order(targets: Sequence[Target | str]) -> Callable[[str], tuple[int, str]]:
     """A sort key for delivery names: config order, each ``<target>/user`` right after its target."""
-    order = {t.name: i for i, t in enumerate(targets)}
+    order = {t if isinstance(t, str) else t.name: i for i, t in enumerate(targets)}
     return lambda name: (order.get(name, order.get(name.rsplit("/", 1)[0], len(order))), name)
 
 

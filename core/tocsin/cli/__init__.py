@@ -1,4 +1,5 @@
-"""The ``tocsin`` command line. Exit codes: 0 all delivered, 1 some delivery failed, 2 bad config or usage.
+"""The ``tocsin`` command line. Exit codes: 0 all delivered, 1 some delivery failed, 2 bad config or usage,
+75 some delivery left pending in a durable outbox, 130/143 interrupted by SIGINT/SIGTERM.
 
 One module per command group (``send``, ``setup``, …); each adds its commands to :func:`main` here.
 Plugins add their own commands through the ``register_commands(cli)`` hook (llm's and datasette's

@@ -3,30 +3,106 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
+from ..delivery import Submission
 from ..errors import ConfigError, TemplateError
-from ..messages import Message, Outcome, Report
+from ..messages import Message, Outcome, Receipt, Report
+from ..notifier import Notifier
 from ..samples import sample_data, sample_event
 from ..secrets import find_secrets, redact
 from .common import EXIT_FAILED, EXIT_OK, build_event, config_option, event_options, fail, open_notifier
 
-__all__ = ["render", "send", "test"]
+__all__ = ["EXIT_PENDING", "deliver_and_report", "render", "send", "test"]
 
 
-def print_report(report: Report, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
-        return
-    marks = {Outcome.DELIVERED: "✓", Outcome.FAILED: "✗", Outcome.SKIPPED: "-"}
+EXIT_PENDING = 75  # EX_TEMPFAIL: something waits in a durable outbox for a later attempt
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143
+MARKS = {Outcome.DELIVERED: "✓", Outcome.FAILED: "✗", Outcome.SKIPPED: "-", Outcome.PENDING: "…"}
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (raised in the main thread by the handler)."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+def exit_code(report: Report) -> int:
+    """1 when a target failed, else 75 when one was left pending in a durable outbox, else 0."""
+    if report.failed:
+        return EXIT_FAILED
+    return EXIT_PENDING if report.pending else EXIT_OK
+
+
+def print_receipt(receipt: Receipt) -> None:
+    click.echo(f"{MARKS[receipt.outcome]} {receipt.summary()}", err=True)
+
+
+def deliver_and_report(notifier: Notifier, submit: Callable[[], Submission], json_report: str | None) -> NoReturn:
+    """Submit, print each target's outcome as it finishes, write the JSON report, exit with its code.
+
+    SIGINT/SIGTERM stop waiting: the notifier closes within a second, the report so far is printed
+    (what was not delivered shows as failed, or pending in a durable outbox), and the exit code is 130/143.
+    """
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    real_stdout = sys.stdout
+    if json_report == "-":
+        sys.stdout = sys.stderr  # the console channel's output must not mix with the JSON on stdout
+    submission: Submission | None = None
+    interrupted = 0
+    shown: set[str] = set()
+    try:
+        try:
+            submission = submit()
+            for receipt in submission.as_completed():
+                shown.add(receipt.target)
+                print_receipt(receipt)
+        except ConfigError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            interrupted = EXIT_SIGINT
+        except Terminated:
+            interrupted = EXIT_SIGTERM
+        if interrupted:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            click.echo(f"interrupted ({'SIGINT' if interrupted == EXIT_SIGINT else 'SIGTERM'}): stopping", err=True)
+        notifier.close(timeout=1.0 if interrupted else None)
+    finally:
+        sys.stdout = real_stdout
+        if not interrupted:
+            signal.signal(signal.SIGTERM, previous)
+    if submission is None:
+        sys.exit(interrupted or EXIT_FAILED)
+    report = submission.report()
     for receipt in report.receipts:
-        click.echo(f"{marks[receipt.outcome]} {receipt.summary()}", err=True)
+        if receipt.target not in shown:
+            print_receipt(receipt)
     if not report.receipts:
         click.echo("no target wants this event (see events/when/users in the config)", err=True)
+    if json_report:
+        text = json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
+        if json_report == "-":
+            click.echo(text)
+        else:
+            Path(json_report).write_text(text + "\n", encoding="utf-8")
+    sys.exit(interrupted or exit_code(report))
+
+
+json_report_option = click.option(
+    "--json-report",
+    "json_report",
+    metavar="FILE|-",
+    help="Write the delivery report as JSON to FILE (- for stdout; other output then goes to stderr).",
+)
 
 
 @click.command()
@@ -40,7 +116,7 @@ def print_report(report: Report, as_json: bool) -> None:
     metavar="NAME",
     help="Send only to this target (repeatable), whatever its routing rules.",
 )
-@click.option("--json-report", is_flag=True, help="Print the delivery report as JSON on stdout.")
+@json_report_option
 @config_option
 def send(
     event_type: str,
@@ -51,39 +127,38 @@ def send(
     user: str | None,
     recipients: Sequence[str],
     targets: Sequence[str],
-    json_report: bool,
+    json_report: str | None,
     config: str | None,
 ) -> None:
-    """Send an event of EVENT_TYPE (job_failed, backup_completed, … or your own) to the targets that want it."""
+    """Send an event of EVENT_TYPE (job_failed, backup_completed, … or your own) to the targets that want it.
+
+    Exit 0: delivered; 1: some target failed; 75: some delivery waits in the outbox for a later attempt;
+    2: bad config or usage; 130/143: interrupted (SIGINT/SIGTERM), after printing the report so far.
+    """
     event = build_event(event_type, data, json_file, title, severity, user, recipients)
-    with open_notifier(config) as notifier:
-        try:
-            report = notifier.notify(event, targets=list(targets) or None)
-        except ConfigError as exc:
-            fail(str(exc))
-    print_report(report, json_report)
-    sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
+    notifier = open_notifier(config)
+    deliver_and_report(notifier, lambda: notifier.submit(event, targets=list(targets) or None), json_report)
 
 
 @click.command()
 @click.argument("target", required=False)
 @click.option("--event", "event_type", metavar="TYPE", help="Sample an event of TYPE (default job_completed).")
 @click.option("--user", help="The sample event's user (a name or an email address), e.g. for notify_user.")
-@click.option("--json-report", is_flag=True, help="Print the delivery report as JSON on stdout.")
+@json_report_option
 @config_option
-def test(target: str | None, event_type: str | None, user: str | None, json_report: bool, config: str | None) -> None:
+def test(
+    target: str | None, event_type: str | None, user: str | None, json_report: str | None, config: str | None
+) -> None:
     """Send a sample event with dummy data to TARGET, whatever its routing rules; with --event TYPE and no
     TARGET, to every target an event of TYPE would reach (the per-event Test button)."""
     if target is None and event_type is None:
         fail("name a TARGET, or an event type with --event TYPE (or both)")
-    with open_notifier(config) as notifier:
-        try:
-            event = sample_event(event_type or "job_completed", user=user) if event_type or user else None
-            report = notifier.test(target, event=event)
-        except (ConfigError, ValueError) as exc:
-            fail(str(exc))
-    print_report(report, json_report)
-    sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
+    try:
+        event = sample_event(event_type or "job_completed", user=user) if event_type or user else None
+    except ValueError as exc:
+        fail(str(exc))
+    notifier = open_notifier(config)
+    deliver_and_report(notifier, lambda: notifier.submit_test(target, event=event), json_report)
 
 
 def _show_message(message: Message, as_json: bool) -> None:

@@ -3,9 +3,9 @@
 * ``tocsin_http_sink`` — an :class:`~tocsin.testing.HttpSink` on 127.0.0.1, closed after the test.
 * ``tocsin_smtp_sink`` — an SMTP server on 127.0.0.1 recording messages (needs ``aiosmtpd``).
 * ``tocsin_make_notifier`` — ``tocsin_make_notifier(targets, notifications={...}, source={...}, events={...},
-  users={...})`` writes a real
-  ``tocsin.toml`` in the test's temp folder and returns ``Notifier.from_file(...)`` (closed after the
-  test). Retries back off in milliseconds so retry tests stay quick.
+  users={...}, delivery={...})`` writes a real ``tocsin.toml`` in the test's temp folder and returns
+  ``Notifier.from_file(..., strict=True)`` (closed after the test; ``strict=False`` keeps broken targets as
+  failed receipts). Retries back off in milliseconds so retry tests stay quick.
 * ``tocsin_sample_events`` — one sample event of each standard type.
 * ``tocsin_hostile_event`` — the factory :func:`tocsin.testing.hostile_event`.
 """
@@ -30,7 +30,7 @@ FAST_SETTINGS = {
     "timeout": 5.0,
     "max_retries": 3,
     "retry_backoff": 0.01,
-    "retry_backoff_max": 0.05,
+    "retry_backoff_max": 2.0,  # also the longest Retry-After a test may honour
     "retry_deadline": 30.0,
 }
 
@@ -69,6 +69,8 @@ def tocsin_make_notifier(tmp_path: Path) -> Iterator[NotifierFactory]:
         plugins: Sequence[Any] = (),
         events: Mapping[str, Any] | None = None,
         users: Mapping[str, Any] | None = None,
+        delivery: Mapping[str, Any] | None = None,
+        strict: bool = True,
     ) -> Notifier:
         data: dict[str, Any] = {"notifications": {**FAST_SETTINGS, **(notifications or {})}}
         if source:
@@ -76,9 +78,11 @@ def tocsin_make_notifier(tmp_path: Path) -> Iterator[NotifierFactory]:
         for key, tables in (("events", events), ("users", users)):
             if tables:
                 data[key] = {name: dict(table) for name, table in tables.items()}
+        if delivery:
+            data["delivery"] = dict(delivery)
         data["targets"] = [dict(t) for t in targets]
         config = write_config(path or tmp_path / "tocsin.toml", data)
-        notifier = Notifier.from_file(config, plugins=plugins)
+        notifier = Notifier.from_file(config, plugins=plugins, strict=strict)
         made.append(notifier)
         return notifier
 

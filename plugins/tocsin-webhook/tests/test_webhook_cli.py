@@ -93,7 +93,7 @@ def test_send_reports_a_refusal_with_the_secrets_hidden(tocsin_http_sink, tmp_pa
     tocsin_http_sink.reply(lambda request: Reply(403, {"error": f"token {request.header('authorization')} revoked"}))
     path = config(tmp_path, tocsin_http_sink.url + "/in/private-path-1234")
     result = run_cli(
-        "send", "job_failed", "-d", "run_name=nightly", "--json-report", "--config", str(path), cwd=tmp_path
+        "send", "job_failed", "-d", "run_name=nightly", "--json-report", "-", "--config", str(path), cwd=tmp_path
     )
     assert result.returncode == 1
     receipt = json.loads(result.stdout)["receipts"][0]

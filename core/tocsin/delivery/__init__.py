@@ -1,0 +1,34 @@
+"""The delivery engine: an outbox, a dispatcher with a lane per target, a retry policy, submissions.
+
+``Notifier.submit`` formats an event once per target and puts each (event, target) delivery in the
+outbox (:mod:`.stores`: ``memory`` or ``sqlite``); the :class:`Dispatcher` (its own thread and event
+loop) claims due deliveries lane by lane and sends each with :func:`attempt`, the only sender; the
+:mod:`.policy` decides retry-at-T or dead; the caller's :class:`Submission` ends with a Report.
+"""
+
+from __future__ import annotations
+
+from .attempt import AttemptResult, attempt
+from .dispatcher import Dispatcher
+from .policy import RetryPolicy, backoff_delay, decide, parse_duration
+from .stores import DEAD, DELIVERED, PENDING, Delivery, Outbox, open_store
+from .submission import QueueFullError, Submission, Tracker
+
+__all__ = [
+    "DEAD",
+    "DELIVERED",
+    "PENDING",
+    "AttemptResult",
+    "Delivery",
+    "Dispatcher",
+    "Outbox",
+    "QueueFullError",
+    "RetryPolicy",
+    "Submission",
+    "Tracker",
+    "attempt",
+    "backoff_delay",
+    "decide",
+    "open_store",
+    "parse_duration",
+]

@@ -1,0 +1,270 @@
+"""The dispatcher: one event loop in a background thread that does all of a notifier's network I/O.
+
+Sync and async callers hand it work through the outbox (``put``, then :meth:`Dispatcher.wake`, which is
+thread-safe), so its caps hold whatever loops or threads submit: each target has a *lane* of at most
+``max_in_flight`` attempts, and the notifier at most ``max_concurrent_deliveries`` in all. A slow or
+hanging target fills its own lane only. Each attempt runs through :func:`~tocsin.delivery.attempt.attempt`
+and ends in ``Outbox.finish``; final outcomes (and parked ones) go to :meth:`Dispatcher.outcome`.
+
+:meth:`stop` never hangs: in-flight attempts get the grace time, then are cancelled and their rows
+released (a durable store keeps them pending for the next process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import functools
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..messages import Outcome, Receipt
+from ..transport import Transport
+from .attempt import attempt
+from .policy import RetryPolicy, decide, format_duration
+from .stores import DEAD, DELIVERED, PENDING, Delivery, Outbox
+
+if TYPE_CHECKING:
+    from ..config import Config, Target
+
+__all__ = ["Dispatcher", "new_owner"]
+
+log = logging.getLogger("tocsin.delivery")
+T = TypeVar("T")
+Outcomes = Callable[[Delivery, Receipt, bool], None]
+
+
+def new_owner() -> str:
+    """A lease owner name: ``host:pid:token`` (the pid lets a process of this host see a dead owner)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Dispatcher:
+    """Claims due deliveries from ``store`` lane by lane and attempts them, in its own thread."""
+
+    def __init__(
+        self,
+        store: Outbox,
+        config: Config,
+        *,
+        targets: Callable[[], Mapping[str, Target]],
+        hooks_for: Callable[[str], Any],
+        outcome: Outcomes,
+    ) -> None:
+        self.store = store
+        self.settings = config.settings
+        self.delivery = config.delivery
+        self.owner = new_owner()
+        self._targets = targets
+        self._hooks_for = hooks_for
+        self._outcome = outcome
+        self._in_flight: Counter[str] = Counter()
+        self._total = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._grace = 0.0
+        self._loop = asyncio.new_event_loop()
+        self._wake: asyncio.Event | None = None
+        self._io = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tocsin-outbox")
+        self._thread = threading.Thread(target=self._loop.run_forever, name="tocsin-dispatcher", daemon=True)
+        self._thread.start()
+        self._main = asyncio.run_coroutine_threadsafe(self._run(), self._loop)
+
+    # -- from any thread -------------------------------------------------------------------------
+    def wake(self) -> None:
+        """Look for due deliveries now (called after a ``put``)."""
+        if not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                self._loop.call_soon_threadsafe(self._set_wake)
+
+    def _set_wake(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    @property
+    def in_dispatcher_thread(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def until_idle(self, timeout: float | None = None) -> bool:
+        """Block until nothing is in flight and nothing is due within ``retry_backoff_max`` (True), or timeout."""
+        future = asyncio.run_coroutine_threadsafe(self._until_idle(), self._loop)
+        try:
+            future.result(timeout)
+            return True
+        except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
+            future.cancel()
+            return False
+
+    def stop(self, grace: float) -> None:
+        """Stop claiming; give in-flight attempts ``grace`` seconds, then cancel and release them."""
+        if self._stopping:
+            return
+        self._grace = max(grace, 0.0)
+        try:
+            self._loop.call_soon_threadsafe(self._begin_stop)
+        except RuntimeError:
+            return
+        if self.in_dispatcher_thread:
+            return  # a hook closing its own notifier: the loop finishes by itself
+        try:
+            self._main.result(self._grace + 5)
+        except Exception:
+            log.warning("the dispatcher did not stop within %.1fs; abandoning it", self._grace + 5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(2)
+        if not self._thread.is_alive():
+            self._loop.close()
+        self._io.shutdown(wait=False)
+
+    def _begin_stop(self) -> None:
+        self._stopping = True
+        self._set_wake()
+
+    # -- on the dispatcher's loop ----------------------------------------------------------------
+    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if not self.store.blocking:
+            return fn(*args, **kwargs)
+        return await self._loop.run_in_executor(self._io, functools.partial(fn, *args, **kwargs))
+
+    def _lane(self, target: Target) -> int:
+        return target.max_in_flight or self.delivery.max_in_flight
+
+    def _quotas(self) -> dict[str, int]:
+        quotas = {}
+        for name, target in self._targets().items():
+            free = self._lane(target) - self._in_flight[name]
+            if free > 0:
+                quotas[name] = free
+        return quotas
+
+    @property
+    def _lease(self) -> float:
+        longest = max([self.settings.timeout, *(t.timeout or 0 for t in self._targets().values())])
+        return max(self.delivery.lease, 2 * longest + 5)
+
+    async def _run(self) -> None:
+        self._wake = asyncio.Event()
+        self._transport = Transport(
+            timeout=self.settings.timeout,
+            max_connections=max(self.settings.max_concurrent_deliveries, 10),
+            backend=self.settings.http_backend,
+        )
+        try:
+            while not self._stopping:
+                try:
+                    claimed = await self._fill()
+                    await self._sleep(claimed)
+                except Exception:  # an outbox error (disk full, locked): log, wait, try again
+                    log.exception("outbox %s: dispatching failed; retrying", self.store.label)
+                    await self._pause(max(self.delivery.poll_interval, 0.2))
+        finally:
+            await self._shutdown()
+
+    async def _fill(self) -> int:
+        limit = self.settings.max_concurrent_deliveries - self._total
+        quotas = self._quotas()
+        if limit <= 0 or not quotas:
+            return 0
+        rows = await self._call(self.store.claim, self.owner, quotas, limit, time.time(), self._lease)
+        targets = self._targets()
+        for row in rows:
+            self._in_flight[row.target] += 1
+            self._total += 1
+            task = asyncio.create_task(self._deliver(row, targets[row.target]))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(rows)
+
+    async def _sleep(self, claimed: int) -> None:
+        quotas = self._quotas()
+        if claimed and self._total < self.settings.max_concurrent_deliveries and quotas:
+            return  # maybe more are due: claim again at once
+        timeout = self.delivery.poll_interval if self.store.durable else None
+        if quotas and self._total < self.settings.max_concurrent_deliveries:
+            due = await self._call(self.store.next_due, list(quotas))
+            if due is not None:
+                wait = max(due - time.time(), 0.02 if not claimed else 0.0)
+                timeout = wait if timeout is None else min(timeout, wait)
+        await self._pause(timeout)
+
+    async def _pause(self, timeout: float | None) -> None:
+        assert self._wake is not None
+        if self._stopping:
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        self._wake.clear()
+
+    async def _deliver(self, row: Delivery, target: Target) -> None:
+        try:
+            await self._attempt(row, target)
+        except asyncio.CancelledError:
+            pass  # stopping: the row stays pending (released below)
+        except Exception:
+            log.exception("target %s: delivery of %s failed unexpectedly", row.target, row.key)
+        finally:
+            self._in_flight[row.target] -= 1
+            self._total -= 1
+            self._set_wake()
+
+    async def _attempt(self, row: Delivery, target: Target) -> None:
+        policy = RetryPolicy.for_target(target, self.settings, self.delivery)
+        result = await attempt(self._hooks_for(target.channel), row.message, target, self._transport, policy.timeout)
+        attempts, now = row.attempts + 1, time.time()
+        common = {"attempts": attempts, "status_code": result.status_code, "latency_ms": (now - row.created_at) * 1000}
+        if result.ok:
+            await self._call(self.store.finish, row, self.owner, DELIVERED, status_code=result.status_code)
+            self._outcome(row, Receipt(row.target, row.channel, Outcome.DELIVERED, **common), True)
+            return
+        error = result.error or "failed"
+        decision = decide(policy, attempts, now - row.created_at, error, result.retryable, result.retry_after)
+        if decision.wait is None:
+            await self._call(self.store.finish, row, self.owner, DEAD, status_code=result.status_code, error=error)
+            self._outcome(row, Receipt(row.target, row.channel, Outcome.FAILED, error=decision.error, **common), True)
+            return
+        await self._call(
+            self.store.finish,
+            row,
+            self.owner,
+            PENDING,
+            status_code=result.status_code,
+            error=error,
+            next_at=now + decision.wait,
+        )
+        if decision.wait > policy.backoff_max:
+            reason = f"pending in the outbox: next attempt in {format_duration(decision.wait)}"
+            self._outcome(
+                row, Receipt(row.target, row.channel, Outcome.PENDING, error=error, reason=reason, **common), False
+            )
+        else:
+            log.info("target %s: attempt %d failed (%s); retrying in %.2fs", row.target, attempts, error, decision.wait)
+
+    async def _until_idle(self) -> None:
+        while True:
+            if self._total == 0:
+                due = await self._call(self.store.next_due, list(self._targets()))
+                if due is None or due > time.time() + self.settings.retry_backoff_max:
+                    return
+            await asyncio.sleep(0.02)
+
+    async def _shutdown(self) -> None:
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=self._grace)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=2)
+        try:
+            await asyncio.wait_for(self._call(self.store.release, self.owner), 5)
+        except Exception:
+            log.warning("outbox %s: could not release leases; they expire by themselves", self.store.label)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._transport.aclose(), 2)

@@ -1,0 +1,151 @@
+"""What a caller holds while its event is delivered: a :class:`Submission`, ending in a :class:`Report`.
+
+``Notifier.submit`` returns one at once (routing and formatting done, nothing sent yet). Wait for the
+report with ``submission.result(timeout=None)`` from any thread or ``await submission`` from any event
+loop; ``as_completed()`` yields each target's receipt as it is known. Every submission ends with a
+report whatever happens: delivered, failed, "pending in the outbox" (a durable store parked it for a
+later attempt) or "not delivered: notifier closed". The futures are resolved by the dispatcher's
+thread through the :class:`Tracker`, which also bounds how many deliveries wait (``max_pending``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from ..errors import TocsinError
+from ..messages import Outcome, Receipt, Report
+
+__all__ = ["QueueFullError", "Submission", "Tracker"]
+
+Future = concurrent.futures.Future
+
+
+class QueueFullError(TocsinError):
+    """``max_pending`` deliveries already wait and none finished within ``queue_full_wait`` seconds."""
+
+
+class Tracker:
+    """The deliveries this notifier submitted and not yet finished (or parked), with their futures."""
+
+    def __init__(self, max_pending: int) -> None:
+        self.max_pending = max_pending
+        self._cond = threading.Condition()
+        self._futures: dict[str, Future[Receipt]] = {}
+        self._targets: dict[str, tuple[str, str]] = {}
+
+    @property
+    def outstanding(self) -> int:
+        return len(self._futures)
+
+    def reserve(self, count: int, timeout: float | None) -> bool:
+        """Wait (at most ``timeout`` seconds) until ``count`` more fit under ``max_pending``."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._fits(count), timeout)
+
+    def _fits(self, count: int) -> bool:
+        return not self._futures or len(self._futures) + count <= self.max_pending
+
+    def fits(self, count: int) -> bool:
+        with self._cond:
+            return self._fits(count)
+
+    def watch(self, key: str, target: str, channel: str) -> Future[Receipt]:
+        """The future of delivery ``key`` (the same one for every submission of that key)."""
+        with self._cond:
+            future = self._futures.get(key)
+            if future is None:
+                future = self._futures[key] = Future()
+                self._targets[key] = (target, channel)
+            return future
+
+    def resolve(self, key: str, receipt: Receipt) -> bool:
+        """Give ``key``'s waiters their receipt; False when nobody in this process was waiting for it."""
+        with self._cond:
+            future = self._futures.pop(key, None)
+            self._targets.pop(key, None)
+            self._cond.notify_all()
+        if future is None:
+            return False
+        if not future.done():
+            future.set_result(receipt)
+        return True
+
+    def resolve_all(self, make: Callable[[str, str], Receipt]) -> list[tuple[str, Receipt]]:
+        """Resolve every outstanding delivery with ``make(target, channel)`` (closing); returns them."""
+        with self._cond:
+            pending = [(key, self._targets.get(key, ("?", "?"))) for key in self._futures]
+        resolved = []
+        for key, (target, channel) in pending:
+            receipt = make(target, channel)
+            if self.resolve(key, receipt):
+                resolved.append((key, receipt))
+        return resolved
+
+    def wait_idle(self, timeout: float | None) -> bool:
+        """Block until nothing is outstanding (True) or ``timeout`` passes (False)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._futures, timeout)
+
+
+class Submission:
+    """One submitted event: its receipts so far, and the futures of the deliveries still running."""
+
+    def __init__(
+        self,
+        event_id: str,
+        event_type: str,
+        order: Callable[[str], Any],
+        immediate: list[Receipt],
+        futures: Mapping[str, Future[Receipt]],
+    ) -> None:
+        self.event_id = event_id
+        self.event_type = event_type
+        self._order = order
+        self._immediate = list(immediate)
+        self._futures = dict(futures)
+        self._started = time.monotonic()
+
+    def done(self) -> bool:
+        """Whether every target has its outcome."""
+        return all(f.done() for f in self._futures.values())
+
+    def report(self) -> Report:
+        """The report as it stands: targets still being delivered show as pending ("in progress")."""
+        receipts = list(self._immediate)
+        for name, future in self._futures.items():
+            if future.done():
+                receipts.append(future.result())
+            else:
+                receipts.append(Receipt(name, "", Outcome.PENDING, reason="still being delivered"))
+        receipts.sort(key=lambda r: self._order(r.target))
+        return Report(event_id=self.event_id, event_type=self.event_type, receipts=tuple(receipts))
+
+    def result(self, timeout: float | None = None) -> Report:
+        """Block until every target has an outcome and return the report (TimeoutError after ``timeout``)."""
+        _, not_done = concurrent.futures.wait(list(self._futures.values()), timeout)
+        if not_done:
+            raise TimeoutError(f"{len(not_done)} deliveries of event {self.event_id} still running after {timeout}s")
+        return self.report()
+
+    def as_completed(self, timeout: float | None = None) -> Iterator[Receipt]:
+        """Each target's receipt as soon as it is known: the immediate ones (skipped, broken), then the rest."""
+        yield from self._immediate
+        for future in concurrent.futures.as_completed(list(self._futures.values()), timeout):
+            yield future.result()
+
+    async def _wait(self) -> Report:
+        if self._futures:
+            await asyncio.gather(*(asyncio.wrap_future(f) for f in self._futures.values()))
+        return self.report()
+
+    def __await__(self) -> Any:
+        return self._wait().__await__()
+
+    def __repr__(self) -> str:
+        state = "done" if self.done() else "running"
+        return f"<Submission {self.event_type} {self.event_id} {state}>"
