@@ -113,3 +113,18 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return path
+
+
+_SUITE_SIZES = pytest.StashKey[dict]()
+
+
+@pytest.fixture
+def suite_size(request: pytest.FixtureRequest):
+    """``suite_size("broken configs", 64)``: printed at the end of the run, so CI's log says how many cases ran."""
+    sizes = request.config.stash.setdefault(_SUITE_SIZES, {})
+    return sizes.__setitem__
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    for name, count in config.stash.get(_SUITE_SIZES, {}).items():
+        terminalreporter.write_line(f"{name}: {count} cases ran")

@@ -43,6 +43,8 @@ def test_full_config_is_structured(tmp_path, testchan):
         template_dir = "team-templates"
         """,
     )
+    (tmp_path / "notify-templates").mkdir()
+    (tmp_path / "team-templates").mkdir()
     config = load(path, {"HOOK_URL": "https://hooks.example/secret-token"})
     assert config.settings.max_concurrent_deliveries == 4
     assert config.settings.template_dirs == (tmp_path / "notify-templates",)
@@ -162,16 +164,27 @@ def test_missing_channel_says_what_to_install(tmp_path, testchan):
 
         [[targets]]
         name = "team-chat"
-        channel = "slackk"
+        channel = "pagerduty"
         """,
     )
     (problem,) = problems_of(path)
-    assert problem.startswith(f"{path}: targets[1] 'team-chat': channel 'slackk' is not installed")
-    assert problem.endswith("— pip install tocsin-slackk")
+    assert (
+        problem
+        == f"{path}: targets[1] 'team-chat': channel 'pagerduty' is not installed — pip install tocsin-pagerduty"
+    )
+
+
+def test_a_misspelt_channel_suggests_the_installed_name(tmp_path, testchan):
+    path = write(tmp_path / "tocsin.toml", '[[targets]]\nname = "t"\nchannel = "testchn"\n')
+    assert problems_of(path) == [
+        f"{path}: targets[0] 't': channel 'testchn' is not installed (did you mean 'testchan'?)"
+    ]
 
 
 def test_unknown_top_level_key_and_bad_toml(tmp_path):
-    path = write(tmp_path / "tocsin.toml", "[notification]\nenabled = true\n")
+    path = write(
+        tmp_path / "tocsin.toml", '[notification]\nenabled = true\n[[targets]]\nname = "c"\nchannel = "console"\n'
+    )
     assert problems_of(path) == [f"{path}: notification: unknown key (did you mean 'notifications'?)"]
     path = write(tmp_path / "bad.toml", "[[targets]\nname = \n")
     (problem,) = problems_of(path)
@@ -209,10 +222,31 @@ def test_python_api_is_the_same_model(testchan):
 
 def test_settings_are_validated(tmp_path):
     path = write(tmp_path / "tocsin.toml", "[notifications]\nmax_concurrent_deliveries = 0\n")
-    assert problems_of(path) == [f"{path}: notifications.max_concurrent_deliveries: must be at least 1"]
+    assert problems_of(path) == [
+        f"{path}: notifications.max_concurrent_deliveries: must be at least 1, not 0",
+        f"{path}: no targets: nothing would be sent; add a [[targets]] table (tocsin init writes an example)",
+    ]
 
 
 def test_http_backend_choices(tmp_path):
-    path = write(tmp_path / "tocsin.toml", '[notifications]\nhttp_backend = "curl"\n')
+    path = write(
+        tmp_path / "tocsin.toml",
+        '[notifications]\nhttp_backend = "curl"\n[[targets]]\nname = "c"\nchannel = "console"\n',
+    )
     (problem,) = problems_of(path)
     assert problem.startswith(f"{path}: notifications.http_backend: must be one of 'httpx', 'aiohttp', not 'curl'")
+
+
+def test_the_python_api_checks_what_the_file_loader_checks():
+    """Settings and Target built by hand reject what a config file may not say, every problem at once."""
+    with pytest.raises(ValueError) as caught:
+        Target("t", "console", events=[], timeout=float("nan"), max_retries=-1)
+    assert caught.value.problems == [
+        'events: empty, so the target would get no event (use ["*"] for every event)',
+        "timeout: must be a finite number of seconds, not nan",
+        "max_retries: must be at least 0, not -1",
+    ]
+    with pytest.raises(ValueError, match="events\\[0\\]: 'job_\\[' is not a valid glob"):
+        Target("t", "console", events="job_[")
+    with pytest.raises(ValueError, match="retry_deadline: must be a finite number of seconds, not nan"):
+        Settings(retry_deadline=float("nan"))

@@ -36,7 +36,8 @@ def test_a_broken_plugin_is_reported_by_name(testchan):
 
 def test_allow_list_env_var_is_the_escape_hatch(testchan, monkeypatch):
     monkeypatch.setenv("TOCSIN_LOAD_PLUGINS", "")
-    with pytest.raises(PluginError, match="channel 'testchan' is not installed"):
+    held_back = r"channel 'testchan' is installed \(tocsin-testchan\) but not loaded: TOCSIN_LOAD_PLUGINS='' does not"
+    with pytest.raises(PluginError, match=held_back):
         PluginRegistry().channel("testchan")
     monkeypatch.setenv("TOCSIN_LOAD_PLUGINS", "tocsin-testchan")
     assert set(PluginRegistry().load_all()) == {"console", "testchan"}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,10 +18,20 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from .config_checks import (
+    MAX_DEPTH,
+    count_problem,
+    folder_problem,
+    seconds_problem,
+    target_key_problems,
+    too_deep,
+)
 from .errors import ConfigError, PluginError
 from .events import Severity, Source
+from .interpolation import interpolate, root_causes
 from .routing_config import EventRule, UserEntry, check_names, parse_events, parse_users
 from .structure import (
+    Invalid,
     Problems,
     add_validation_problem,
     describe,
@@ -128,15 +137,22 @@ class Settings:
     )
 
     def __attrs_post_init__(self) -> None:
-        if self.max_concurrent_deliveries < 1:
-            raise ValueError("max_concurrent_deliveries: must be at least 1")
-        for name in ("timeout", "retry_backoff", "retry_backoff_max", "retry_deadline"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name}: must not be negative")
-        if self.max_retries < 0:
-            raise ValueError("max_retries: must not be negative")
+        found = [
+            p
+            for p in (
+                count_problem("max_concurrent_deliveries", self.max_concurrent_deliveries, 1),
+                seconds_problem("timeout", self.timeout),
+                count_problem("max_retries", self.max_retries, 0),
+                seconds_problem("retry_backoff", self.retry_backoff, zero_ok=True),
+                seconds_problem("retry_backoff_max", self.retry_backoff_max, zero_ok=True),
+                seconds_problem("retry_deadline", self.retry_deadline),
+            )
+            if p
+        ]
         if self.http_backend == "aiohttp" and importlib.util.find_spec("httpx_aiohttp") is None:
-            raise ValueError("http_backend: 'aiohttp' needs httpx-aiohttp: pip install 'tocsin[aiohttp]'")
+            found.append("http_backend: 'aiohttp' needs httpx-aiohttp: pip install 'tocsin[aiohttp]'")
+        if found:
+            raise Invalid(found)
 
 
 def _to_schedule(value: Sequence[float | str]) -> tuple[float, ...]:
@@ -224,6 +240,11 @@ class Target:
     #: Set by routing, never in a config: this delivery goes to these addresses only (see tocsin.routing).
     direct_to: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     max_in_flight: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        found = target_key_problems(attrs.asdict(self, recurse=False))
+        if found:
+            raise Invalid(found)
 
     def __repr__(self) -> str:  # options may hold secrets: their own reprs redact them
         return f"Target(name={self.name!r}, channel={self.channel!r}, options={self.options!r})"
@@ -314,32 +335,6 @@ def default_config() -> Config:
     return Config(targets=(Target(name="console", channel="console", options={}),))
 
 
-_ENV_RE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
-
-
-def interpolate(value: Any, path: str, problems: Problems, environ: Mapping[str, str]) -> Any:
-    """``${VAR}`` and ``${VAR:-default}`` replaced in every string of ``value``; ``$$`` is a ``$``."""
-    if isinstance(value, str):
-
-        def substitute(match: re.Match[str]) -> str:
-            if match.group(0) == "$$":
-                return "$"
-            name, default = match.group(1), match.group(2)
-            if name in environ:
-                return environ[name]
-            if default is not None:
-                return default
-            problems.add(path, f"environment variable {name} is not set")
-            return ""
-
-        return _ENV_RE.sub(substitute, value)
-    if isinstance(value, dict):
-        return {k: interpolate(v, f"{path}.{k}" if path else k, problems, environ) for k, v in value.items()}
-    if isinstance(value, list):
-        return [interpolate(v, f"{path}[{i}]", problems, environ) for i, v in enumerate(value)]
-    return value
-
-
 def find_config(explicit: str | os.PathLike[str] | None = None) -> Path | None:
     """The config file to use: ``explicit``, ``$TOCSIN_CONFIG``, ``./tocsin.toml``, or None."""
     if explicit:
@@ -368,15 +363,26 @@ def load_config(
         return parse_config({}, registry, base_dir=Path.cwd(), label=None, default_targets=True)
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a config file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark (Notepad writes one) is not an error
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text (line {line} has the byte 0x{data[exc.start]:02x}): save the file as UTF-8"
+        ) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: arrays or tables nested more than {MAX_DEPTH} levels deep") from None
     return parse_config(raw, registry, base_dir=path.parent, label=path, environ=environ, strict=strict)
 
 
@@ -395,6 +401,9 @@ def parse_config(
 ) -> Config:
     """Structure already-parsed TOML data; see :func:`load_config`."""
     prefix = str(label) if label else "<config>"
+    deep = too_deep(raw)
+    if deep is not None:
+        raise ConfigError(f"{prefix}: {deep}: arrays or tables nested more than {MAX_DEPTH} levels deep")
     problems = Problems()
     environ = os.environ if environ is None else environ
     raw = dict(raw)
@@ -415,6 +424,9 @@ def parse_config(
         delivery = attrs.evolve(
             delivery, store="sqlite:///" + str(_resolve(base_dir, delivery.store[len("sqlite:///") :]))
         )
+    for index, folder in enumerate(settings.template_dirs):
+        if problem := folder_problem(folder):
+            problems.add(f"notifications.template_dirs[{index}]", problem)
     source = None
     if "source" in raw:
         source = structure_value(raw["source"], Source, "source", problems)
@@ -428,6 +440,7 @@ def parse_config(
     targets: list[Target] = []
     broken: list[BrokenTarget] = []
     deferred = Problems()
+    no_targets = raw_targets == []
     if not isinstance(raw_targets, list):
         problems.add("targets", f"expected an array of tables ([[targets]]), got {describe(raw_targets)}")
         raw_targets = []
@@ -437,8 +450,9 @@ def parse_config(
         entry = interpolate(entry, f"targets[{index}]", own, environ)
         target = structure_target(entry, index, registry, base_dir, own)
         name = target.name if target is not None else _name_of(entry, index)
-        if name in seen:
+        if name in seen:  # reported whatever else is wrong with either target
             problems.add(f"targets[{index}].name", f"duplicate target name {name!r} (also targets[{seen[name]}])")
+            problems.extend(own)
             continue
         seen[name] = index
         if not own and target is not None:
@@ -447,15 +461,17 @@ def parse_config(
             problems.extend(own)
         else:
             deferred.extend(own)  # listed after all when the config fails for another reason
-            messages = tuple(f"{prefix}: {p}" for p in _root_causes(own))
+            messages = tuple(f"{prefix}: {p}" for p in root_causes(own))
             channel = entry.get("channel") if isinstance(entry.get("channel"), str) else ""
             broken.append(BrokenTarget(name, channel, messages, index, _routing_only(entry)))
+    if no_targets and not default_targets:
+        problems.add("", "no targets: nothing would be sent; add a [[targets]] table (tocsin init writes an example)")
 
     events, users = parse_events(raw.get("events"), problems), parse_users(raw.get("users"), problems)
     named = [e["name"] for e in raw_targets if isinstance(e, Mapping) and isinstance(e.get("name"), str)]
     check_names(named, settings.default_targets, settings.only_user, events, users, raw.get("users"), problems)
     if problems:
-        raise ConfigError([f"{prefix}: {p}" for p in _root_causes([*problems, *deferred])])
+        raise ConfigError([f"{prefix}: {p}" for p in root_causes([*problems, *deferred])])
     if default_targets and not raw_targets:
         targets = list(default_config().targets)
     return Config(
@@ -489,13 +505,6 @@ def _routing_only(entry: Mapping[str, Any]) -> Target | None:
         return None
 
 
-def _root_causes(problems: list[str]) -> list[str]:
-    """Every problem, less those a missing environment variable caused (an unset ``${VAR}`` reads as ""
-    and would also be reported as empty or malformed at the same key)."""
-    unset = {p.split(": ", 1)[0] for p in problems if p.endswith(" is not set") and ": environment variable " in p}
-    return [p for p in problems if p.split(": ", 1)[0] not in unset or p.endswith(" is not set")]
-
-
 def structure_target(
     entry: Any, index: int, registry: PluginRegistry, base_dir: Path, problems: Problems
 ) -> Target | None:
@@ -514,13 +523,19 @@ def structure_target(
     for key in TARGET_KEYS:
         if key in entry:
             common[key] = structure_value(entry[key], _TARGET_KEY_TYPES[key], f"{at}.{key}", problems)
-    if "name" not in common or "channel" not in common or common["channel"] is None:
-        return None
     if common.get("when") is not None:
         try:
             _to_when(common["when"])
         except ValueError as exc:
             add_validation_problem(at, exc, TARGET_KEYS, problems)
+    for problem in target_key_problems(common):
+        add_validation_problem(at, ValueError(problem), TARGET_KEYS, problems)
+    if common.get("template_dir") is not None:
+        common["template_dir"] = _resolve(base_dir, common["template_dir"])
+        if problem := folder_problem(common["template_dir"]):
+            problems.add(f"{at}.template_dir", problem)
+    if "name" not in common or "channel" not in common or common["channel"] is None:
+        return None
     try:
         channel = registry.channel(common["channel"])
     except PluginError as exc:
@@ -541,8 +556,6 @@ def structure_target(
         problems.append(problem)
     if options is None or len(problems) > before:
         return None
-    if "template_dir" in common and common["template_dir"] is not None:
-        common["template_dir"] = _resolve(base_dir, common["template_dir"])
     try:
         return Target(options=options, **common)
     except ValueError as exc:

@@ -16,6 +16,7 @@ import importlib
 import importlib.metadata as metadata
 import importlib.util
 import os
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -55,6 +56,21 @@ class ChannelHooks:
     deliver: Any
 
 
+def _all_entry_points(group: str) -> list[metadata.EntryPoint]:
+    """Every installed entry point of ``group``, whatever ``TOCSIN_LOAD_PLUGINS`` says."""
+    return list(metadata.entry_points(group=group))
+
+
+def _validation_message(exc: pluggy.PluginValidationError) -> str:
+    """pluggy's complaint without the module's repr, and a close hook name for a misspelt one."""
+    message = re.sub(r" in plugin <.*?>", "", str(exc).splitlines()[0] if str(exc) else repr(exc))
+    unknown = re.match(r"unknown hook '(\w+)'", message)
+    if unknown:
+        hooks = [n for n in dir(hookspecs) if not n.startswith("_") and callable(getattr(hookspecs, n))]
+        message += suggest(unknown.group(1), hooks)
+    return message
+
+
 def _dist_of(ep: metadata.EntryPoint) -> tuple[str, str]:
     dist = getattr(ep, "dist", None)
     if dist is None:
@@ -91,7 +107,7 @@ class PluginRegistry:
     def _entry_points(self, group: str) -> list[metadata.EntryPoint]:
         if not self._load_entrypoints:
             return []
-        eps = list(metadata.entry_points(group=group))
+        eps = _all_entry_points(group)
         allow = os.environ.get(LOAD_PLUGINS_ENV)
         if allow is not None:
             wanted = {w.strip() for w in allow.split(",") if w.strip()}
@@ -122,7 +138,7 @@ class PluginRegistry:
         except pluggy.PluginValidationError as exc:
             if self.pm.is_registered(plugin):
                 self.pm.unregister(plugin)
-            raise PluginError(f"plugin {name or plugin!r} ({distribution}): {exc}") from exc
+            raise PluginError(f"plugin {name or plugin!r} ({distribution}): {_validation_message(exc)}") from exc
         self._channel_hooks.clear()
         impl = getattr(plugin, "tocsin_channels", None)
         if impl is None:
@@ -178,9 +194,23 @@ class PluginRegistry:
             self.load_all(strict=False)  # an entry point may provide channels under other names
         if name in self.channels:
             return self.channels[name]
-        package = "tocsin-" + name.split("-")[0]
-        hint = suggest(name, self.channels)
-        raise PluginError(f"channel {name!r} is not installed{hint} — pip install {package}")
+        raise PluginError(self._not_found(name))
+
+    def _not_found(self, name: str) -> str:
+        """Why no channel ``name`` is loaded: held back by ``TOCSIN_LOAD_PLUGINS``, a typo of an installed
+        channel's name (suggested), or not installed (the ``pip install`` line)."""
+        eps = _all_entry_points(CHANNEL_GROUP) if self._load_entrypoints else []
+        installed = {ep.name: _dist_of(ep)[0] for ep in eps}
+        allow = os.environ.get(LOAD_PLUGINS_ENV)
+        if name in installed and allow is not None:
+            return (
+                f"channel {name!r} is installed ({installed[name]}) but not loaded: "
+                f"{LOAD_PLUGINS_ENV}={allow!r} does not list it"
+            )
+        hint = suggest(name, sorted({*installed, *self.channels}))
+        if hint:
+            return f"channel {name!r} is not installed{hint}"
+        return f"channel {name!r} is not installed — pip install tocsin-{name.split('-')[0]}"
 
     def load_all(self, *, strict: bool = True) -> dict[str, ChannelInfo]:
         """Import every installed channel plugin (for ``tocsin channels``); returns all channels.

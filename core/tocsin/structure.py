@@ -22,6 +22,7 @@ import cattrs
 from .secrets import Secret
 
 __all__ = [
+    "Invalid",
     "Problems",
     "add_validation_problem",
     "converter",
@@ -38,6 +39,14 @@ class Problems(list):
 
     def add(self, path: str, message: str) -> None:
         self.append(f"{path}: {message}" if path else message)
+
+
+class Invalid(ValueError):
+    """Several ``"key: message"`` problems of one object, raised at once by its validation."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
 
 
 converter = cattrs.Converter()
@@ -234,10 +243,15 @@ def structure_attrs(data: Mapping[str, Any], cls: type, path: str, problems: Pro
 
 
 def add_validation_problem(path: str, exc: Exception, keys: Iterable[str], problems: Problems) -> None:
-    """Record a validator's ``"key: message"`` error at ``path.key`` (else at ``path``)."""
+    """Record a validator's ``"key: message"`` error at ``path.key`` (else at ``path``); an
+    :class:`Invalid` records each of its problems."""
+    if isinstance(exc, Invalid):
+        for problem in exc.problems:
+            add_validation_problem(path, ValueError(problem), keys, problems)
+        return
     message = str(exc)
     key, sep, rest = message.partition(": ")
-    if sep and key in keys:
+    if sep and key.split("[", 1)[0] in keys:
         problems.add(_join(path, key), rest)
     else:
         problems.add(path, message)

@@ -189,6 +189,19 @@ class Templates:
         ``prefix`` is the template folder (default: the target's channel); ``name`` picks one template
         by name instead of the lookup; ``extra`` adds to the context.
         """
+        return self._render(event, target, part, prefix=prefix, name=name, extra=extra)[0]
+
+    def _render(
+        self,
+        event: Event,
+        target: Target,
+        part: str,
+        *,
+        prefix: str | None = None,
+        name: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> tuple[str, str]:
+        """:meth:`render`'s text and the name of the template that made it."""
         kind = "json" if part == "json" else "html" if part == "html" else "text"
         env = self.environment(kind, target.template_dir)
         names = [name] if name else self.candidates(prefix or target.channel, event.type, part)
@@ -212,7 +225,7 @@ class Templates:
             raise TemplateError(f"{where}: {type(exc).__name__}: {exc} (target {target.name!r})") from None
         if part == "subject":
             output = " ".join(output.split())
-        return output
+        return output, template.name or names[0]
 
     def _choose(self, env: jinja2.Environment, names: list[str]) -> str:
         """The name to load: the first folder (in loader order) holding any of ``names`` decides, and
@@ -241,13 +254,12 @@ class Templates:
 
     def render_json(self, event: Event, target: Target, **kwargs: Any) -> Any:
         """Render the ``json`` part and parse it: the document a channel sends."""
-        text = self.render(event, target, "json", **kwargs)
+        text, used = self._render(event, target, "json", **kwargs)
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            names = kwargs.get("name") or self.candidates(kwargs.get("prefix") or target.channel, event.type, "json")
             raise TemplateError(
-                f"template {names if isinstance(names, str) else ' or '.join(names)} rendered invalid JSON "
+                f"template {used!r} rendered invalid JSON "
                 f"(line {exc.lineno}, column {exc.colno}: {exc.msg}) for target {target.name!r}"
             ) from None
 

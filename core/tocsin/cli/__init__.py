@@ -8,13 +8,10 @@ pattern), so tools such as an outbox UI can ship as separate distributions.
 
 from __future__ import annotations
 
-import logging
-import sys
-
 import click
 
 from .. import __version__
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from .common import CONFIG_HELP, EXIT_FAILED, EXIT_OK, EXIT_USAGE, VERBOSE_HELP, global_options
 from .route import route
 from .send import render, send, test
 from .setup import channels, check, init
@@ -55,11 +52,15 @@ class PluginCommands(click.Group):
 
 @click.group(cls=PluginCommands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tocsin")
-@click.option("--verbose", "-v", count=True, help="Log retries (-v) and debug details (-vv) to stderr.")
-def main(verbose: int) -> None:
-    """tocsin: send events (a job failed, a backup finished) to Discord, Slack, Teams, email, webhooks."""
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+@click.option("--config", "-c", "config", metavar="PATH", help=CONFIG_HELP)
+@click.option("--verbose", "-v", count=True, help=VERBOSE_HELP)
+@click.pass_context
+def main(ctx: click.Context, config: str | None, verbose: int) -> None:
+    """tocsin: send events (a job failed, a backup finished) to Discord, Slack, Teams, email, webhooks.
+
+    -c/--config and -v work before the command (tocsin -c x.toml send …) and after it.
+    """
+    global_options(ctx, config, verbose)
 
 
 for command in (send, test, render, route, channels, check, init):

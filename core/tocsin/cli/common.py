@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -23,7 +24,9 @@ __all__ = [
     "config_option",
     "event_options",
     "fail",
+    "global_options",
     "open_notifier",
+    "set_verbosity",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -52,15 +55,52 @@ def open_notifier(config: str | None) -> Notifier:
         fail(str(exc))
 
 
+CONFIG_HELP = f"Config file (default: ${CONFIG_ENV}, then ./{DEFAULT_CONFIG_NAME}, then print to the console)."
+VERBOSE_HELP = "Log retries (-v) and debug details (-vv) to stderr."
+
+
+def _shared(ctx: click.Context) -> dict[str, Any]:
+    """What the options given before the subcommand (``tocsin -c x.toml -v send``) left for it."""
+    root = ctx.find_root()
+    root.ensure_object(dict)
+    return root.obj
+
+
+def set_verbosity(count: int) -> None:
+    """Log to stderr at WARNING (0), INFO (1, ``-v``) or DEBUG (2+, ``-vv``)."""
+    level = logging.WARNING if count <= 0 else logging.INFO if count == 1 else logging.DEBUG
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    root.setLevel(level)
+
+
+def global_options(ctx: click.Context, config: str | None, verbose: int) -> None:
+    """Record ``-c``/``-v`` given before the subcommand (called by the ``tocsin`` group)."""
+    shared = _shared(ctx)
+    shared.update(config=config, verbose=verbose)
+    set_verbosity(verbose)
+
+
+def _config_given(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    return value if value is not None else _shared(ctx).get("config")
+
+
+def _verbose_given(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    if value:
+        shared = _shared(ctx)
+        shared["verbose"] = shared.get("verbose", 0) + value
+        set_verbosity(shared["verbose"])
+
+
 def config_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--config",
-        "-c",
-        "config",
-        metavar="PATH",
-        envvar=CONFIG_ENV,
-        help=f"Config file (default: ${CONFIG_ENV}, then ./{DEFAULT_CONFIG_NAME}, then print to the console).",
-    )(fn)
+    """``--config/-c PATH`` (the ``config`` argument) and ``-v``, each also accepted before the subcommand.
+
+    ``$TOCSIN_CONFIG`` and ``./tocsin.toml`` are found by :func:`tocsin.config.find_config`, so a ``-c``
+    given before the subcommand wins over the environment as one given after it does.
+    """
+    fn = click.option("--verbose", "-v", count=True, expose_value=False, callback=_verbose_given, help=VERBOSE_HELP)(fn)
+    return click.option("--config", "-c", "config", metavar="PATH", callback=_config_given, help=CONFIG_HELP)(fn)
 
 
 def event_options(fn: Callable[..., Any], *, json_input: bool = True) -> Callable[..., Any]:

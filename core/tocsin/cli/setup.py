@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from .. import __version__
 from ..config import DEFAULT_CONFIG_NAME, find_config, load_config
-from ..errors import ConfigError
-from ..events import EVENT_TYPES
+from ..errors import ConfigError, TocsinError
 from ..notifier import Notifier
 from ..plugins import PluginRegistry
 from ..secrets import find_secrets, redact
+from ..template_catalog import folder_templates, packaged_templates, selectable_event_types
 from .common import EXIT_OK, EXIT_USAGE, config_option, fail
 
 __all__ = ["channels", "check", "init"]
@@ -22,9 +24,14 @@ __all__ = ["channels", "check", "init"]
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def channels(as_json: bool) -> None:
-    """List the installed channels: distribution, version, description and options."""
+@config_option
+def channels(as_json: bool, config: str | None) -> None:
+    """List the installed channels: distribution, version, description and options.
+
+    With a config (--config, $TOCSIN_CONFIG or ./tocsin.toml), channels its local plugins provide are listed too.
+    """
     registry = PluginRegistry()
+    config_problems = _load_local_plugins(config, registry)
     found = registry.load_all(strict=False)
     rows = [
         {
@@ -36,8 +43,9 @@ def channels(as_json: bool) -> None:
         }
         for name, info in found.items()
     ]
+    errors = [str(e) for e in registry.load_errors] + config_problems
     if as_json:
-        click.echo(json.dumps({"channels": rows, "errors": [str(e) for e in registry.load_errors]}, indent=2))
+        click.echo(json.dumps({"channels": rows, "errors": errors}, indent=2))
     else:
         for row in rows:
             click.echo(f"{row['name']}  ({row['distribution']} {row['version']})  {row['description']}")
@@ -45,46 +53,71 @@ def channels(as_json: bool) -> None:
                 default = "required" if option["required"] else f"default {json.dumps(option['default'])}"
                 secret = ", secret" if option["secret"] else ""
                 click.echo(f"    {option['name']}: {option['type']} ({default}{secret})  {option['doc']}")
-        for error in registry.load_errors:
+        for error in errors:
             click.echo(f"warning: {error}", err=True)
     sys.exit(EXIT_OK)
+
+
+def _load_local_plugins(config: str | None, registry: PluginRegistry) -> list[str]:
+    """Load the config's ``notifications.plugins`` into ``registry``; the config's problems, if any."""
+    path = find_config(config)
+    if path is None:
+        return []
+    try:
+        load_config(path, registry)
+    except ConfigError as exc:
+        return exc.problems
+    return []
 
 
 @click.command()
 @config_option
 def check(config: str | None) -> None:
-    """Validate the config: every problem is listed; each target's templates are rendered once."""
+    """Validate the config: every problem is listed; every template each target can select is rendered.
+
+    A target is rendered for every event type it accepts: the standard ones, and every type a template file
+    (packaged or yours) is written for.
+    """
     path = find_config(config)
     registry = PluginRegistry()
     try:
         loaded = load_config(path, registry)
     except ConfigError as exc:
-        for problem in exc.problems:
-            click.echo(problem, err=True)
-        click.echo(f"{len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''} found", err=True)
-        sys.exit(EXIT_USAGE)
+        _report_problems(exc.problems)
     notifier = Notifier(loaded, registry=registry)
-    problems = []
+    problems, rendered = [], 0
     for target in notifier.targets:
-        types = [t for t in target.events if t in EVENT_TYPES] or ["job_failed"]
-        for event_type in types:
+        files = [
+            *packaged_templates(registry),
+            *(f for d in loaded.settings.template_dirs for f in folder_templates(d, "deployment")),
+            *(folder_templates(target.template_dir, "target") if target.template_dir else []),
+        ]
+        failures: dict[str, list[str]] = {}
+        for event_type in selectable_event_types(target, files):
             try:
                 notifier.render(target, event_type)
+                rendered += 1
             except Exception as exc:
-                problems.append(
-                    f"{loaded.label}: targets {target.name!r}: {redact(str(exc), find_secrets(target.options))}"
-                )
-    for problem in problems:
-        click.echo(problem, err=True)
+                reason = str(exc) if isinstance(exc, TocsinError) else f"{type(exc).__name__}: {exc}"
+                failures.setdefault(redact(reason, find_secrets(target.options)), []).append(event_type)
+        for reason, types in failures.items():
+            more = f" and {len(types) - 1} more" if len(types) > 1 else ""
+            problems.append(f"{loaded.label}: target {target.name!r}, event {types[0]}{more}: {reason}")
     if problems:
-        click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", err=True)
-        sys.exit(EXIT_USAGE)
-    label = loaded.label
-    click.echo(f"{label}: ok ({len(loaded.targets)} target{'s' if len(loaded.targets) != 1 else ''})")
+        _report_problems(problems)
+    count = len(loaded.targets)
+    click.echo(f"{loaded.label}: ok ({count} target{'s' if count != 1 else ''}, {rendered} messages rendered)")
     sys.exit(EXIT_OK)
 
 
-EXAMPLE_CONFIG = """\
+def _report_problems(problems: list[str]) -> NoReturn:
+    for problem in problems:
+        click.echo(problem, err=True)
+    click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+EXAMPLE_HEAD = """\
 # tocsin configuration. Reference: README.md ("Configuration"); check it with `tocsin check`.
 # Secrets come from the environment: "${NAME}" (an error if unset) or "${NAME:-default}".
 
@@ -105,31 +138,70 @@ instance = "my-scheduler"       # shown in every message's footer
 name = "console"
 channel = "console"
 events = ["*"]
+"""
 
-# Failures to a Discord channel (pip install tocsin-discord):
-# [[targets]]
-# name = "team-discord"
-# channel = "discord"
-# url = "${DISCORD_WEBHOOK_URL}"
-# events = ["job_*", "backup_failed"]   # names or globs
-# when = ["failure", "warning"]         # or "always"
+DISCORD_TARGET = """\
+[[targets]]
+name = "team-discord"
+channel = "discord"
+url = "${DISCORD_WEBHOOK_URL}"
+events = ["job_*", "backup_failed"]   # names or globs
+when = ["failure", "warning"]         # or "always"
+"""
 
-# Everything to a signed JSON webhook (pip install tocsin-webhook):
-# [[targets]]
-# name = "ops-webhook"
-# channel = "webhook"
-# url = "https://hooks.example.org/tocsin"
-# secret = "${WEBHOOK_SECRET}"
+WEBHOOK_TARGET = """\
+[[targets]]
+name = "ops-webhook"
+channel = "webhook"
+url = "https://hooks.example.org/tocsin"
+secret = "${WEBHOOK_SECRET}"
 """
 
 
+def example_config(installed: Iterable[str]) -> str:
+    """The config ``tocsin init`` writes: the Discord target active when tocsin-discord is installed (so
+    README's Quick start runs as written), the others as commented examples."""
+    discord = "discord" in set(installed)
+    parts = [EXAMPLE_HEAD]
+    if discord:
+        parts.append("\n# Failures to a Discord channel (tocsin-discord; the URL comes from the environment):\n")
+        parts.append(DISCORD_TARGET)
+    else:
+        parts.append("\n# Failures to a Discord channel (pip install tocsin-discord, then uncomment):\n")
+        parts.append(_commented(DISCORD_TARGET))
+    parts.append("\n# Everything to a signed JSON webhook (pip install tocsin-webhook, then uncomment):\n")
+    parts.append(_commented(WEBHOOK_TARGET))
+    return "".join(parts)
+
+
+def _commented(block: str) -> str:
+    return "".join(f"# {line}\n" for line in block.splitlines())
+
+
 @click.command()
-@click.argument("path", default=DEFAULT_CONFIG_NAME, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def init(path: Path, force: bool) -> None:
-    """Write a commented example config to PATH (default ./tocsin.toml)."""
-    if path.exists() and not force:
-        fail(f"{path} already exists (use --force to overwrite)")
-    path.write_text(EXAMPLE_CONFIG, encoding="utf-8")
-    click.echo(f"wrote {path}; edit it, then run: tocsin check && tocsin test console")
+@config_option
+def init(path: Path | None, force: bool, config: str | None) -> None:
+    """Write a commented example config to PATH (or --config PATH; default ./tocsin.toml)."""
+    if path is not None and config is not None and Path(config) != path:
+        fail(f"two places to write: {path} and --config {config}; give one")
+    target = path or Path(config or DEFAULT_CONFIG_NAME)
+    if target.is_dir():
+        fail(f"{target} is a folder; give a file name, e.g. {target / DEFAULT_CONFIG_NAME}")
+    if target.exists() and not force:
+        fail(f"{target} already exists (use --force to overwrite)")
+    if not target.parent.is_dir():
+        fail(f"cannot write {target}: folder {target.parent} does not exist (create it first)")
+    registry = PluginRegistry()
+    installed = registry.load_all(strict=False)
+    try:
+        target.write_text(example_config(installed), encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {target}: {exc.strerror}")
+    if "discord" in installed:
+        next_step = "export DISCORD_WEBHOOK_URL=…, then run: tocsin check && tocsin test team-discord"
+    else:
+        next_step = "edit it, then run: tocsin check && tocsin test console"
+    click.echo(f"wrote {target}; {next_step}")
     sys.exit(EXIT_OK)
