@@ -161,3 +161,32 @@ def test_a_template_failure_fails_that_target_only(testchan, tmp_path, tocsin_ht
     assert "testchan/default.json.j2" in report["broken"].error
     assert report["c"].outcome.value == "delivered"
     assert tocsin_http_sink.requests == []
+
+
+def test_a_json_override_adds_to_a_parent_block_with_super(testchan, tmp_path, tocsin_make_notifier):
+    """``{{ super() }}``, ``{{ self.block() }}``, macros and ``{% set %}`` blocks are JSON as written, not strings."""
+    write(
+        tmp_path / "tpl" / "testchan" / "base.json.j2",
+        '{"title": {{ title }}, "fields": [{% block fields %}{"name": "run", "value": {{ data.run_name }}}'
+        "{% endblock %}]}",
+    )
+    write(
+        tmp_path / "tpl" / "testchan" / "default.json.j2",
+        '{% extends "testchan/base.json.j2" %}\n'
+        '{% macro field(name, value) %}{"name": {{ name }}, "value": {{ value }}}{% endmacro %}\n'
+        "{% block fields %}{{ super() }}, {{ field('region', data.region) }}"
+        "{% set extra %}{\"name\": \"n\", \"value\": {{ data.n }}}{% endset %}, {{ extra }}{% endblock %}",
+    )
+    notifier = tocsin_make_notifier(
+        [{"name": "t", "channel": "testchan", "url": "http://127.0.0.1:9"}], notifications={"template_dirs": ["tpl"]}
+    )
+    hostile = 'eu"}], "injected": [{"x": "'
+    body = notifier.render("t", Event("job_failed", data={"run_name": "nightly", "region": hostile, "n": 3})).body
+    assert body == {
+        "title": "Job failed: nightly",
+        "fields": [
+            {"name": "run", "value": "nightly"},
+            {"name": "region", "value": hostile},  # values are still encoded: data cannot break out
+            {"name": "n", "value": 3},
+        ],
+    }

@@ -6,7 +6,8 @@ channel's packaged ``templates/`` folder, the core's — and the first folder th
 ``discord/job_failed.json.j2`` or ``discord/default.json.j2`` decides (the event-specific name first).
 So a deployment's ``default`` overrides the channel's event-specific templates too.
 ``{% extends "discord:discord/default.json.j2" %}`` names the channel's packaged copy directly, so an
-override can extend it and call ``{{ super() }}``.
+override can extend it and call ``{{ super() }}`` (in ``json`` templates, a block's output is inserted as the
+JSON it is, so ``{{ super() }}, {"name": "Region", "value": "eu"}`` adds one field).
 
 Three output kinds, each with its own escaping, all sharing the loaders and compiled once:
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import json
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +75,11 @@ def to_json(value: Any) -> RawJson:
     if isinstance(value, RawJson):
         return value
     return RawJson(json.dumps(value, ensure_ascii=False, default=_json_default, allow_nan=False))
+
+
+def _concat_json(parts: Iterable[str]) -> RawJson:
+    """How a ``json`` environment joins template output: the result is marked as already-encoded JSON."""
+    return RawJson("".join(parts))
 
 
 class _ChannelTemplatesLoader(jinja2.BaseLoader):
@@ -156,6 +162,11 @@ class Templates:
         elif kind == "html":
             options["autoescape"] = True
         env = jinja2.Environment(**options)
+        if kind == "json":
+            # What a template writes is JSON text already: a block it renders ({{ super() }},
+            # {{ self.fields() }}), a macro, caller() or {% set %}…{% endset %} is inserted as written, not
+            # encoded again as one JSON string; only values ({{ title }}) are encoded.
+            env.concat = _concat_json  # type: ignore[method-assign]
         env.filters.update(
             json=to_json,
             tojson=to_json,
