@@ -3,7 +3,8 @@
 Every case is a config file (text, or bytes for encodings) plus the exact problem lines ``tocsin check``
 must print, ``{file}`` standing for the config's path and ``{dir}`` for its folder; nothing may print a
 traceback. The cases run concurrently in one fixture (a subprocess each), then each is asserted as its
-own test. Some also go through ``tocsin send``, whose first line differs, to prove it reports the same.
+own test. Some also go through ``tocsin send``: a config-wide problem fails it the same way (exit 2); a target's own
+problem fails only that target, as its receipt (exit 1), so the other targets still get the event.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ class Case:
     problems: tuple[str, ...]
     env: dict[str, str] = attrs.field(factory=dict)
     files: dict[str, str] = attrs.field(factory=dict)  # other files next to the config ("" makes a folder)
-    send: bool = False  # also run `tocsin send job_failed` on it
+    #: Also run ``tocsin send job_failed``: "config" when the whole config fails (exit 2), "target" when only the
+    #: target fails, at send time, as its receipt (exit 1), so the other targets still get the event.
+    send: str = ""
 
 
 def case(id: str, config: str | bytes, *problems: str, **kw: Any) -> Case:
@@ -42,7 +45,7 @@ CASES = [
         "latin1",
         b'[source]\ninstance = "caf\xe9"\n' + T.encode(),
         "{file}: not UTF-8 text (line 2 has the byte 0xe9): save the file as UTF-8",
-        send=True,
+        send="config",
     ),
     case(
         "utf16",
@@ -53,7 +56,7 @@ CASES = [
         "deep-array-5000",
         "x = " + "[" * 5000 + "]" * 5000 + "\n",
         "{file}: invalid TOML: arrays or tables nested more than 32 levels deep",
-        send=True,
+        send="config",
     ),
     case(
         "deep-array-40",
@@ -81,7 +84,7 @@ CASES = [
         "empty-file",
         "",
         "{file}: no targets: nothing would be sent; add a [[targets]] table (tocsin init writes an example)",
-        send=True,
+        send="config",
     ),
     case(
         "only-notifications",
@@ -164,7 +167,7 @@ CASES = [
         "retry-deadline-nan",
         "[notifications]\nretry_deadline = nan\n" + T,
         "{file}: notifications.retry_deadline: must be a finite number of seconds, not nan",
-        send=True,
+        send="config",
     ),
     case(
         "retry-backoff-negative",
@@ -197,7 +200,7 @@ CASES = [
         "template-dirs-missing",
         '[notifications]\ntemplate_dirs = ["no-such-folder"]\n' + T,
         "{file}: notifications.template_dirs[0]: folder {dir}/no-such-folder does not exist",
-        send=True,
+        send="config",
     ),
     case(
         "template-dirs-a-file",
@@ -237,7 +240,7 @@ CASES = [
         "unset-variable",
         '[[targets]]\nname = "t"\nchannel = "testchan"\nurl = "${NO_SUCH_TOCSIN_VAR}"\n',
         "{file}: targets[0].url: environment variable NO_SUCH_TOCSIN_VAR is not set",
-        send=True,
+        send="target",
     ),
     # -- [[targets]] core keys -------------------------------------------------------------------------
     case("target-no-name", '[[targets]]\nchannel = "console"\n', "{file}: targets[0].name: required"),
@@ -259,9 +262,9 @@ CASES = [
     ),
     case(
         "channel-not-installed",
-        '[[targets]]\nname = "t"\nchannel = "pagerduty"\n',
-        "{file}: targets[0] 't': channel 'pagerduty' is not installed — pip install tocsin-pagerduty",
-        send=True,
+        '[[targets]]\nname = "t"\nchannel = "carrierpigeon"\n',
+        "{file}: targets[0] 't': channel 'carrierpigeon' is not installed — pip install tocsin-carrierpigeon",
+        send="target",
     ),
     case(
         "channel-typo",
@@ -274,7 +277,7 @@ CASES = [
         "{file}: targets[0] 't': channel 'testchan' is installed (tocsin-testchan) but not "
         "loaded: TOCSIN_LOAD_PLUGINS='' does not list it",
         env={"TOCSIN_LOAD_PLUGINS": ""},
-        send=True,
+        send="target",
     ),
     case(
         "channel-held-back-by-list",
@@ -293,7 +296,7 @@ CASES = [
         "target-timeout-negative",
         T + "timeout = -5\n",
         "{file}: targets[0].timeout: must be more than 0 seconds, not -5",
-        send=True,
+        send="target",
     ),
     case("target-timeout-zero", T + "timeout = 0\n", "{file}: targets[0].timeout: must be more than 0 seconds, not 0"),
     case(
@@ -320,7 +323,7 @@ CASES = [
         "events-empty",
         T + "events = []\n",
         '{file}: targets[0].events: empty, so the target would get no event (use ["*"] for every event)',
-        send=True,
+        send="target",
     ),
     case(
         "events-unclosed-bracket",
@@ -403,7 +406,9 @@ CASES = [
         "'stdout'?)",
     ),
     # -- several targets ---------------------------------------------------------------------------------
-    case("duplicate-name", T + T, "{file}: targets[1].name: duplicate target name 't' (also targets[0])", send=True),
+    case(
+        "duplicate-name", T + T, "{file}: targets[1].name: duplicate target name 't' (also targets[0])", send="config"
+    ),
     case(
         "duplicate-name-with-other-errors",
         T + T + "timeout = -1\nlable = 1\n",
@@ -504,9 +509,14 @@ def test_broken_config(c: Case, results: dict[str, Any]) -> None:
     if c.send:
         _, sent = results[(c.id, "send")]
         assert "Traceback" not in sent.stdout + sent.stderr
-        heading = f"error: invalid configuration ({len(expected)} problem{'s' if len(expected) != 1 else ''}):"
-        assert sent.stderr.splitlines() == [heading, *(f"  {p}" for p in expected)]
-        assert (sent.returncode, sent.stdout) == (2, "")
+        if c.send == "config":
+            heading = f"error: invalid configuration ({len(expected)} problem{'s' if len(expected) != 1 else ''}):"
+            assert sent.stderr.splitlines() == [heading, *(f"  {p}" for p in expected)]
+            assert (sent.returncode, sent.stdout) == (2, "")
+        else:
+            (problem,) = expected
+            assert sent.stderr.splitlines() == [f"✗ t  failed  — {problem}"]
+            assert (sent.returncode, sent.stdout) == (1, "")
 
 
 def test_suite_size(suite_size: Any) -> None:

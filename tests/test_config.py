@@ -164,13 +164,13 @@ def test_missing_channel_says_what_to_install(tmp_path, testchan):
 
         [[targets]]
         name = "team-chat"
-        channel = "pagerduty"
+        channel = "carrierpigeon"
         """,
     )
     (problem,) = problems_of(path)
     assert (
         problem
-        == f"{path}: targets[1] 'team-chat': channel 'pagerduty' is not installed — pip install tocsin-pagerduty"
+        == f"{path}: targets[1] 'team-chat': channel 'carrierpigeon' is not installed — pip install tocsin-carrierpigeon"
     )
 
 

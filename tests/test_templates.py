@@ -175,7 +175,7 @@ def test_a_json_override_adds_to_a_parent_block_with_super(testchan, tmp_path, t
         '{% extends "testchan/base.json.j2" %}\n'
         '{% macro field(name, value) %}{"name": {{ name }}, "value": {{ value }}}{% endmacro %}\n'
         "{% block fields %}{{ super() }}, {{ field('region', data.region) }}"
-        "{% set extra %}{\"name\": \"n\", \"value\": {{ data.n }}}{% endset %}, {{ extra }}{% endblock %}",
+        '{% set extra %}{"name": "n", "value": {{ data.n }}}{% endset %}, {{ extra }}{% endblock %}',
     )
     notifier = tocsin_make_notifier(
         [{"name": "t", "channel": "testchan", "url": "http://127.0.0.1:9"}], notifications={"template_dirs": ["tpl"]}
