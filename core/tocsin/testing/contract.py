@@ -26,7 +26,11 @@ What it checks, each as its own test (so a failure names the broken promise):
   failed receipt's error (even when the server quotes the credentials back), or in the logs;
 * retries: 5xx is retried then delivered, 429 waits for ``Retry-After``, 4xx fails at once;
 * template override: a deployment's ``template_dirs/<channel>/default.<part>.j2`` wins;
-* the CLI: ``tocsin test <target>`` sends the sample event.
+* the CLI: ``tocsin test <target>`` sends the sample event;
+* ownership (:mod:`tocsin.testing.ownership`): no hook of the distribution answers for another channel's
+  target (a hook-only module's guard-less ``format_message``, an ``async def deliver`` that answers every
+  call), a deployment's plain ``@hookimpl`` runs before the channel's (``trylast``), and ``deliver`` returns
+  an awaitable.
 
 Non-HTTP channels (email, the console) adapt it with class attributes (``http = False``,
 ``sends_json``) and hooks (override the ``sink`` fixture, :meth:`ChannelContract.sink_url`,
@@ -61,6 +65,7 @@ from ..plugins import CHANNEL_GROUP, PluginRegistry
 from ..samples import sample_event
 from ..secrets import find_secrets, secret_parts
 from ..structure import Problems, option_key, structure_attrs, structure_value
+from .ownership import OwnershipChecks
 from .sinks import HttpSink, Reply
 
 __all__ = ["OVERRIDE_MARKER", "ChannelContract"]
@@ -79,7 +84,7 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-class ChannelContract:
+class ChannelContract(OwnershipChecks):
     """Subclass as ``TestXxxContract`` in a plugin's tests; set ``channel`` and ``distribution`` and
     implement :meth:`target_options`. Everything else has a default you may override.
     """
