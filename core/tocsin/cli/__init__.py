@@ -15,6 +15,7 @@ from .common import CONFIG_HELP, EXIT_FAILED, EXIT_OK, EXIT_USAGE, VERBOSE_HELP,
 from .route import route
 from .send import render, send, test
 from .setup import channels, check, init
+from .templates import templates
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -63,7 +64,7 @@ def main(ctx: click.Context, config: str | None, verbose: int) -> None:
     global_options(ctx, config, verbose)
 
 
-for command in (send, test, render, route, channels, check, init):
+for command in (send, test, render, route, channels, check, init, templates):
     main.add_command(command)
 
 
