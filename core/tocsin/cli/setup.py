@@ -75,8 +75,8 @@ def _load_local_plugins(config: str | None, registry: PluginRegistry) -> list[st
 def check(config: str | None) -> None:
     """Validate the config: every problem is listed; every template each target can select is rendered.
 
-    A target is rendered for every event type it accepts: the standard ones, and every type a template file
-    (packaged or yours) is written for.
+    A target is rendered for every event type it accepts: the standard ones, every type a template file
+    (packaged or yours) is written for, and the types [events.<type>] tables send it.
     """
     path = find_config(config)
     registry = PluginRegistry()
@@ -93,7 +93,8 @@ def check(config: str | None) -> None:
             *(folder_templates(target.template_dir, "target") if target.template_dir else []),
         ]
         failures: dict[str, list[str]] = {}
-        for event_type in selectable_event_types(target, files):
+        named = {r.pattern for r in loaded.events if not r.is_glob and target.name in (r.targets or ())}
+        for event_type in sorted({*selectable_event_types(target, files), *named}):
             try:
                 notifier.render(target, event_type)
                 rendered += 1
