@@ -191,9 +191,11 @@ def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: 
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def offline_env(wheelhouse: Path, **extra: str) -> dict[str, str]:
+def offline_env(wheelhouse: Path | None = None, **extra: str) -> dict[str, str]:
     """This process's environment for pip offline: no index, no config file, only the wheelhouse."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TOCSIN_", "PIP_", "PYTHON"))}
-    env.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1", PIP_FIND_LINKS=str(wheelhouse))
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1")
+    if wheelhouse is not None:
+        env["PIP_FIND_LINKS"] = str(wheelhouse)
     env.update(PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1", **extra)
     return env

@@ -51,10 +51,11 @@ PLUGINS = [p for p in PROJECTS if not p.is_core]
 LICENSE = (ROOT / "LICENSE").read_bytes() if (ROOT / "LICENSE").exists() else b""
 READMES = [ROOT / "README.md", *sorted((ROOT / "plugins").glob("*/README.md"))]
 COMMANDS = sorted({c for r in READMES for c in install_commands(r.read_text(encoding="utf-8"))})
-# What the core's own tests use beyond its [testing] extra: pip and hatchling (test_wheel builds the core),
-# build (the PLUGINS.md publishing example), httpx-aiohttp (the aiohttp backend). Plus hatchling's
-# editable-install requirement, for the READMEs' `pip install -e` lines under build isolation.
-CORE_TEST_TOOLS = ["pip", "hatchling", "build", "httpx-aiohttp", "editables"]
+# What the core's own tests use beyond its [testing,aiohttp] extras: pip and hatchling (test_wheel builds
+# the core), build (the PLUGINS.md publishing example).
+CORE_TEST_TOOLS = ["pip", "hatchling", "build"]
+# hatchling's editable-install requirement, for the READMEs' `pip install -e` lines under build isolation.
+EDITABLE_BACKEND = ["editables"]
 
 
 def python_of(venv: Path) -> Path:
@@ -75,9 +76,18 @@ def pip_into(python: Path, wheelhouse: Path, *args: str, cwd: Path) -> subproces
 
 def channels_of(python: Path, cwd: Path) -> set[str]:
     """The channel names ``tocsin channels --json`` lists in the venv of ``python``."""
-    result = run([str(python), "-m", "tocsin", "channels", "--json"], cwd, offline_env(cwd))
+    result = run([str(python), "-m", "tocsin", "channels", "--json"], cwd, offline_env())
     assert result.returncode == 0, result.stderr
     return {c["name"] for c in json.loads(result.stdout)["channels"]}
+
+
+def importlib_missing(name: str) -> bool:
+    """Whether this test environment lacks the distribution ``name``."""
+    try:
+        md.distribution(name)
+    except md.PackageNotFoundError:
+        return True
+    return False
 
 
 # -- fixtures: built once per session ---------------------------------------------------------------
@@ -102,14 +112,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
         return dict(zip([p.label for p in PROJECTS], pool.map(build, PROJECTS), strict=True))
 
 
-def importlib_missing(name: str) -> bool:
-    try:
-        md.distribution(name)
-    except md.PackageNotFoundError:
-        return True
-    return False
-
-
 @pytest.fixture(scope="session")
 def wheelhouse(built, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Third-party wheels for every requirement of every distribution (all extras), their build backends
@@ -119,7 +121,7 @@ def wheelhouse(built, tmp_path_factory: pytest.TempPathFactory) -> Path:
         (f"{p.name}[{','.join(p.pyproject['project'].get('optional-dependencies', {}))}]", "all") for p in PROJECTS
     ]
     roots += [(r, "build-system") for p in PROJECTS for r in p.pyproject["build-system"]["requires"]]
-    roots += [(r, "the core's tests") for r in CORE_TEST_TOOLS]
+    roots += [(r, "the core's tests") for r in CORE_TEST_TOOLS] + [(r, "pip install -e") for r in EDITABLE_BACKEND]
     found, problems = closure(roots, ours)
     assert not problems, "the distributions need what this environment lacks:\n" + "\n".join(problems)
     house = tmp_path_factory.mktemp("wheelhouse")
@@ -140,7 +142,7 @@ def sdist_runs(built, wheelhouse, tmp_path_factory: pytest.TempPathFactory) -> d
         python = fresh_venv(home / "venv")
         extras = "testing,aiohttp" if project.is_core else "test"
         wheel = built[project.label]["wheel"]
-        tools = CORE_TEST_TOOLS[:4] if project.is_core else []
+        tools = CORE_TEST_TOOLS if project.is_core else []
         installed = pip_into(python, wheelhouse, "--find-links", str(links), f"{wheel}[{extras}]", *tools, cwd=home)
         if installed.returncode:
             return {"install": installed}
@@ -224,7 +226,7 @@ def test_code_declares_what_it_imports(project: Project) -> None:
     runtime = [*data.get("dependencies", []), *(r for k, v in extras.items() if k != "test" for r in v)]
     everything = [*runtime, *extras.get("test", [])]
     if any(r.startswith("tocsin[testing]") for r in everything):
-        everything += projects()[0].pyproject["project"]["optional-dependencies"]["testing"]
+        everything += PROJECTS[0].pyproject["project"]["optional-dependencies"]["testing"]
     if project.is_core:  # the project's own tests run with the dev set
         dev = (ROOT / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()
         everything += [line for line in dev if line.strip() and not line.startswith(("#", "-"))]
