@@ -131,7 +131,7 @@ def closure(roots: list[tuple[str, str]], ours: dict[str, dict[str, list[str]]])
         try:
             dist = md.distribution(name)
         except md.PackageNotFoundError:
-            problems.append(f"{req} (needed by {who}) is not installed here: pip install -r requirements-dev.txt")
+            problems.append(f"{req} (needed by {who}) is not installed here (bash .ci/run or tox -e all installs it)")
             continue
         if not req.specifier.contains(dist.version, prereleases=True):
             problems.append(f"{req} (needed by {who}): this environment has {dist.version}")

@@ -210,6 +210,12 @@ def test_every_plugin_folder_is_complete() -> None:
         short = p.path.name.removeprefix("tocsin-")
         if short not in envs or f"plugins/tocsin-{short}[test]" not in tox["testenv:all"]["commands_pre"]:
             problems.append(f"tox.ini: no '{short}' environment, or the 'all' environment does not install {here}")
+        addopts = p.pyproject.get("tool", {}).get("pytest", {}).get("ini_options", {}).get("addopts", "")
+        if "--import-mode=importlib" not in addopts:
+            problems.append(
+                f"{here}/pyproject.toml: no [tool.pytest.ini_options] with --import-mode=importlib, "
+                "so its tests may not run from its sdist (copy the table from plugins/tocsin-discord)"
+            )
         if p.pyproject["project"].get("license") != "Apache-2.0":
             problems.append(f'{here}/pyproject.toml: license = "Apache-2.0" expected')
     assert LICENSE.startswith(b"\n                                 Apache License\n"), "LICENSE: not Apache-2.0"
