@@ -37,7 +37,7 @@ from .routing import Routes, Subscription
 from .samples import sample_event
 from .secrets import Secret
 from .templating import Templates
-from .text import safe_url, truncate, truncate_middle, utf16_head, utf16_len
+from .text import escape_markdown, safe_url, truncate, truncate_middle, utf16_head, utf16_len
 from .transport import Response, Transport, encode_json
 
 try:
@@ -84,6 +84,7 @@ __all__ = [
     "User",
     "__version__",
     "encode_json",
+    "escape_markdown",
     "hookimpl",
     "load_config",
     "safe_url",

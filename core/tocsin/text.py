@@ -3,14 +3,27 @@
 Chat platforms (Discord, Slack, Teams clients) measure strings in UTF-16 code units, like JavaScript's
 ``length``: an emoji outside the BMP counts 2. Counting that way is never less than counting code
 points, so a text cut to fit by ``utf16=True`` fits by either measure.
+
+:func:`escape_markdown` makes event data show as written where a platform renders CommonMark
+(Mattermost, Gotify's markdown mode); each channel adds what its own dialect needs (mentions, tokens).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-__all__ = ["TRUNCATION_MARK", "safe_url", "truncate", "truncate_middle", "utf16_head", "utf16_len", "utf16_tail"]
+__all__ = [
+    "TRUNCATION_MARK",
+    "escape_markdown",
+    "safe_url",
+    "truncate",
+    "truncate_middle",
+    "utf16_head",
+    "utf16_len",
+    "utf16_tail",
+]
 
 #: The visible mark a cut text ends with.
 TRUNCATION_MARK = "…"
@@ -95,3 +108,35 @@ def safe_url(value: Any, max_length: int = 2048) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > max_length:
         return None
     return url
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BARE_URL = re.compile(r"https?://[^\s<>()\[\]|`*]+")
+_MD_INLINE = re.compile(r"([\\`*_~\[\]<>|])")
+_MD_LINE_START = re.compile(r"^([ \t]*)([#>+\-=])", re.MULTILINE)
+_MD_NUMBERED = re.compile(r"^([ \t]*\d+)([.)])(?=[ \t]|$)", re.MULTILINE)
+
+
+def _escape_md_words(text: str) -> str:
+    text = _MD_INLINE.sub(r"\\\1", text)
+    text = _MD_LINE_START.sub(r"\1\\\2", text)
+    return _MD_NUMBERED.sub(r"\1\\\2", text)
+
+
+def escape_markdown(value: Any) -> str:
+    """``value`` shown literally by a CommonMark renderer: ``\\ ` * _ ~ [ ] < > |`` backslash-escaped, and
+    heading, quote, list and setext markers at the start of a line; bare http(s) URLs are left as they
+    are, so they stay clickable. Line ends become ``\\n`` and control characters (but tab) go.
+
+    ``**bold** [x](http://e.example)`` becomes ``\\*\\*bold\\*\\* \\[x\\](http://e.example)``.
+    """
+    text = "" if value is None else str(value)
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    out: list[str] = []
+    last = 0
+    for match in _BARE_URL.finditer(text):
+        out.append(_escape_md_words(text[last : match.start()]))
+        out.append(match.group(0))
+        last = match.end()
+    out.append(_escape_md_words(text[last:]))
+    return "".join(out)

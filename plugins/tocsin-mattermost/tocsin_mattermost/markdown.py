@@ -2,11 +2,10 @@
 
 Mattermost renders a post's ``text`` and an attachment's ``pretext``, ``text`` and field values as
 Markdown, and the server rewrites Slack-style tokens before that: ``<!channel>`` becomes ``@channel``,
-``<http://x|label>`` a link. :func:`escape` makes event data show as written: Markdown punctuation is
-backslash-escaped (``<`` and ``>`` too, so no Slack token survives), ``@name`` gets a zero-width space
-after the ``@`` so it mentions nobody, line-start markers (headings, quotes, lists) are escaped, and
-control characters go. URLs are left as they are, so they stay clickable. :func:`code` puts text in a
-fenced block its content cannot close. :func:`plain` is for the parts shown as plain text (fallback,
+``<http://x|label>`` a link. :func:`escape` makes event data show as written: Markdown is escaped by
+:func:`tocsin.escape_markdown` (``<`` and ``>`` too, so no Slack token survives; URLs stay clickable),
+and ``@name`` gets a zero-width space after the ``@`` so it mentions nobody. :func:`code` puts text in
+a fenced block its content cannot close. :func:`plain` is for the parts shown as plain text (fallback,
 footer, field titles, a linked title): one line, mentions and Slack tokens defused, nothing escaped.
 """
 
@@ -15,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tocsin import truncate_middle
+from tocsin import escape_markdown, truncate_middle
 
 __all__ = ["FILTERS", "ZWSP", "code", "escape", "plain"]
 
@@ -24,39 +23,13 @@ ZWSP = "\u200b"
 FENCE = "```"
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_URL = re.compile(r"https?://[^\s<>()\[\]|]+")
-_INLINE = re.compile(r"([\\`*_~\[\]<>|])")
-_LINE_START = re.compile(r"^([ \t]*)([#>+\-=])", re.MULTILINE)
-_NUMBERED = re.compile(r"^([ \t]*\d+)([.)])(?=[ \t]|$)", re.MULTILINE)
 _MENTION = re.compile(r"@(?=[\w.\-])")
 _BACKTICK_RUN = re.compile(r"`(?=`)")
 
 
-def _plain(value: Any) -> str:
+def _lines(value: Any) -> str:
     text = "" if value is None else str(value)
     return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-
-
-def _escape_words(text: str) -> str:
-    text = _INLINE.sub(r"\\\1", text)
-    text = _LINE_START.sub(r"\1\\\2", text)
-    return _NUMBERED.sub(r"\1\\\2", text)
-
-
-def escape(value: Any) -> str:
-    """``value`` shown literally by Mattermost: Markdown escaped, mentions and Slack tokens defused.
-
-    ``<!channel> @here *bold*`` becomes ``\\<!channel\\> @<ZWSP>here \\*bold\\*``.
-    """
-    text = _plain(value)
-    out: list[str] = []
-    last = 0
-    for match in _URL.finditer(text):
-        out.append(_escape_words(text[last : match.start()]))
-        out.append(match.group(0))
-        last = match.end()
-    out.append(_escape_words(text[last:]))
-    return _MENTION.sub("@" + ZWSP, "".join(out))
 
 
 def _defuse(text: str) -> str:
@@ -64,10 +37,18 @@ def _defuse(text: str) -> str:
     return _MENTION.sub("@" + ZWSP, text.replace("<", "<" + ZWSP))
 
 
+def escape(value: Any) -> str:
+    """``value`` shown literally by Mattermost: Markdown escaped, mentions and Slack tokens defused.
+
+    ``<!channel> @here *bold*`` becomes ``\\<!channel\\> @<ZWSP>here \\*bold\\*``.
+    """
+    return _MENTION.sub("@" + ZWSP, escape_markdown(value))
+
+
 def plain(value: Any) -> str:
     """``value`` on one line, for a part Mattermost shows as plain text: nothing escaped, but mentions
     and Slack tokens defused."""
-    return _defuse(" ".join(_plain(value).split()))
+    return _defuse(" ".join(_lines(value).split()))
 
 
 def code(value: Any, limit: int = 4000) -> str:
@@ -77,8 +58,7 @@ def code(value: Any, limit: int = 4000) -> str:
     the server reads even inside code, are defused the same way; an over-long text loses its middle
     (``…``), so the first lines and the last (what failed) stay.
     """
-    body = _BACKTICK_RUN.sub("`" + ZWSP, _plain(value)).strip("\n")
-    body = _defuse(body)
+    body = _defuse(_BACKTICK_RUN.sub("`" + ZWSP, _lines(value)).strip("\n"))
     budget = max(0, limit - 2 * len(FENCE) - 2)
     return f"{FENCE}\n{truncate_middle(body, budget)}\n{FENCE}"
 
