@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tocsin import escape_markdown
+from tocsin import escape_markdown, markdown_code
 from tocsin.testing.hostile import HOSTILE_STRINGS
 
 
@@ -35,3 +35,11 @@ def test_escape_markdown_leaves_no_unescaped_markup_in_hostile_text():
             escaped.replace("\\\\", "").replace("\\[", "").replace("\\]", "").replace("\\<", "").replace("\\>", "")
         )
         assert "[" not in unescaped and "<" not in unescaped, name
+
+
+def test_markdown_code_cannot_be_closed_by_its_content_and_keeps_both_ends():
+    block = markdown_code("start ``` end")
+    assert block.count("```") == 2 and block.startswith("```\n") and block.endswith("\n```")
+    long = markdown_code("Traceback\n" + "x" * 10_000 + "\nIOError: disk full", limit=200)
+    assert len(long) <= 200 and "\n…\n" in long
+    assert long.startswith("```\nTraceback") and long.endswith("IOError: disk full\n```")

@@ -37,7 +37,7 @@ from .routing import Routes, Subscription
 from .samples import sample_event
 from .secrets import Secret
 from .templating import Templates
-from .text import escape_markdown, safe_url, truncate, truncate_middle, utf16_head, utf16_len
+from .text import escape_markdown, markdown_code, safe_url, truncate, truncate_middle, utf16_head, utf16_len
 from .transport import Response, Transport, encode_json
 
 try:
@@ -87,6 +87,7 @@ __all__ = [
     "escape_markdown",
     "hookimpl",
     "load_config",
+    "markdown_code",
     "safe_url",
     "sample_event",
     "severity_for",

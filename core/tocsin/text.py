@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 __all__ = [
     "TRUNCATION_MARK",
     "escape_markdown",
+    "markdown_code",
     "safe_url",
     "truncate",
     "truncate_middle",
@@ -114,6 +115,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BARE_URL = re.compile(r"https?://[^\s<>()\[\]|`*]+")
 _MD_INLINE = re.compile(r"([\\`*_~\[\]<>|])")
 _MD_LINE_START = re.compile(r"^([ \t]*)([#>+\-=])", re.MULTILINE)
+_BACKTICK_RUN = re.compile(r"`(?=`)")
+_FENCE = "```"
+_ZWSP = "\u200b"
 _MD_NUMBERED = re.compile(r"^([ \t]*\d+)([.)])(?=[ \t]|$)", re.MULTILINE)
 
 
@@ -140,3 +144,15 @@ def escape_markdown(value: Any) -> str:
         last = match.end()
     out.append(_escape_md_words(text[last:]))
     return "".join(out)
+
+
+def markdown_code(value: Any, limit: int = 4000) -> str:
+    """``value`` in a fenced Markdown code block of at most ``limit`` characters that its content cannot
+    close: backtick runs are broken with zero-width spaces, and an over-long text loses its middle
+    (``…``), so the first lines (where) and the last (what failed) of a traceback stay.
+    """
+    text = "" if value is None else str(value)
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    body = _BACKTICK_RUN.sub("`" + _ZWSP, text).strip("\n")
+    budget = max(0, limit - 2 * len(_FENCE) - 2)
+    return f"{_FENCE}\n{truncate_middle(body, budget)}\n{_FENCE}"

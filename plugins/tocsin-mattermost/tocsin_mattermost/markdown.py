@@ -14,17 +14,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tocsin import escape_markdown, truncate_middle
+from tocsin import escape_markdown, markdown_code
 
 __all__ = ["FILTERS", "ZWSP", "code", "escape", "plain"]
 
 #: Zero-width space: breaks ``@channel`` and backtick runs without changing what a reader sees.
 ZWSP = "\u200b"
-FENCE = "```"
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MENTION = re.compile(r"@(?=[\w.\-])")
-_BACKTICK_RUN = re.compile(r"`(?=`)")
 
 
 def _lines(value: Any) -> str:
@@ -54,13 +52,10 @@ def plain(value: Any) -> str:
 def code(value: Any, limit: int = 4000) -> str:
     """``value`` in a fenced code block of at most ``limit`` characters that its content cannot close.
 
-    Backtick runs are broken with zero-width spaces; Slack tokens (``<!channel>``) and mentions, which
-    the server reads even inside code, are defused the same way; an over-long text loses its middle
-    (``…``), so the first lines and the last (what failed) stay.
+    :func:`tocsin.markdown_code` breaks backtick runs and cuts the middle of a long text; Slack tokens
+    (``<!channel>``) and mentions, which the server reads even inside code, are defused first.
     """
-    body = _defuse(_BACKTICK_RUN.sub("`" + ZWSP, _lines(value)).strip("\n"))
-    budget = max(0, limit - 2 * len(FENCE) - 2)
-    return f"{FENCE}\n{truncate_middle(body, budget)}\n{FENCE}"
+    return markdown_code(_defuse(_lines(value)), limit)
 
 
 #: The filters the mattermost templates use, by name.
