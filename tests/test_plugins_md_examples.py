@@ -143,18 +143,18 @@ def test_every_code_block_is_marked_and_tested() -> None:
     assert len(fences) % 2 == 0
     assert len(fences) // 2 == len(FILES) + len(EXAMPLES), "a code block in PLUGINS.md has no file:/example: mark"
     assert set(EXAMPLES) == set(TESTED_EXAMPLES)
-    assert all(path.startswith(("tocsin-gotify/", "deploy/", "bad/", "tocsin.toml")) for path in FILES)
+    assert all(path.startswith(("tocsin-pushover/", "deploy/", "bad/", "tocsin.toml")) for path in FILES)
 
 
 # -- 1. the tutorial --------------------------------------------------------------------------------
 def test_tutorial_layout_lists_the_files_written() -> None:
     named = set(re.findall(r"[\w.]+\.(?:toml|py|j2)", EXAMPLES["tutorial-layout"]))
-    tutorial = {Path(p).name for p in FILES if p.startswith("tocsin-gotify/") and "answers" not in p}
+    tutorial = {Path(p).name for p in FILES if p.startswith("tocsin-pushover/") and "answers" not in p}
     assert named == tutorial
 
 
 def test_tutorial_plugin_is_about_sixty_lines() -> None:
-    lines = FILES["tocsin-gotify/tocsin_gotify/__init__.py"].strip().splitlines()
+    lines = FILES["tocsin-pushover/tocsin_pushover/__init__.py"].strip().splitlines()
     assert 50 <= len(lines) <= 70
 
 
@@ -167,14 +167,15 @@ def test_tutorial_render_test_and_pytest(workspace: Workspace, tocsin_http_sink)
     (render,) = workspace.run(EXAMPLES["tutorial-render"])
     assert render.returncode == 0, render.stderr
     assert render.stdout.strip() == EXAMPLES["tutorial-render-output"].strip()
-    assert "AbCdEf.123" not in render.stdout
+    token, user = workspace.env["PUSHOVER_TOKEN"], workspace.env["PUSHOVER_USER"]
+    assert token not in render.stdout and user not in render.stdout  # added by deliver, on the wire only
 
-    # The same terminal, with GOTIFY_URL pointing at a local server instead of push.example.org.
-    test, pytest_run = workspace.run(EXAMPLES["tutorial-send"], GOTIFY_URL=tocsin_http_sink.url)
+    # The same terminal, with PUSHOVER_API_URL pointing at a local server instead of api.pushover.net.
+    test, pytest_run = workspace.run(EXAMPLES["tutorial-send"], PUSHOVER_API_URL=tocsin_http_sink.url)
     assert test.returncode == 0, test.stderr
     assert re.sub(r"\d+ ms", "N ms", test.stderr.strip()) == re.sub(r"\d+ ms", "N ms", EXAMPLES["tutorial-send-output"])
     sent = tocsin_http_sink.last
-    assert (sent.path, sent.header("x-gotify-key")) == ("/message", "AbCdEf.123")
+    assert (sent.path, sent.json()["token"], sent.json()["user"]) == ("/1/messages.json", token, user)
     assert sent.json()["title"] == "tocsin test notification: this target works"
     assert pytest_run.returncode == 0, pytest_run.stdout[-3000:] + pytest_run.stderr[-2000:]
     assert re.search(r"\b(1[5-9]|[2-9]\d) passed\b", pytest_run.stdout), pytest_run.stdout[-1000:]
@@ -273,14 +274,15 @@ def test_secrets_in_the_template_context_show_as_stars(tmp_path: Path) -> None:
 
 # -- 6. deployment tweaks ---------------------------------------------------------------------------
 def test_deployment_wrapper_and_template_override(workspace: Workspace, tocsin_http_sink) -> None:
-    env = {"GOTIFY_URL": tocsin_http_sink.url, "GOTIFY_TOKEN": "AbCdEf.deploy"}
+    env = {"PUSHOVER_API_URL": tocsin_http_sink.url, "PUSHOVER_TOKEN": "aPpDeploy", "PUSHOVER_USER": "uSeRDeploy"}
     (render,) = workspace.run(EXAMPLES["deploy-render"], **env)
     assert render.returncode == 0, render.stderr
     assert render.stdout.strip() == EXAMPLES["deploy-render-output"].strip()
     (send,) = workspace.run("tocsin send backup_failed --config deploy/tocsin.toml -d run_name=nas", **env)
     assert send.returncode == 0, send.stderr
     body = tocsin_http_sink.last.json()
-    assert (body["title"], body["priority"]) == ("[prod] Backup failed: nas", 10)
+    assert (body["title"], body["priority"], body["sound"]) == ("[prod] Backup failed: nas", 1, "siren")
+    assert (body["token"], body["user"]) == ("aPpDeploy", "uSeRDeploy")
     assert body["message"].endswith("Runbook: https://wiki.example.org/runbooks/nas")
 
 
@@ -295,7 +297,7 @@ def test_tryfirst_plugin_pre_empts_one_target(tmp_path: Path, tocsin_make_notifi
     )
     event = Event("job_failed", data={"run_name": "nightly"})
     ceo = notifier.render("ceo-phone", event).body
-    assert ceo == {"title": "Job failed: nightly", "message": "Details on the dashboard.", "priority": 10}
+    assert ceo == {"title": "Job failed: nightly", "message": "Details on the dashboard.", "priority": 1}
     assert notifier.render("screen", event).body["type"] == "job_failed"  # the channel's own message
 
 
@@ -339,11 +341,22 @@ def test_publish_build_makes_a_wheel_with_templates_and_entry_point(workspace: W
     pytest.importorskip("build", reason="python -m build needs the build package")
     (build,) = workspace.run(EXAMPLES["publish-build"])
     assert build.returncode == 0, build.stdout + build.stderr
-    dist = workspace.root / "tocsin-gotify" / "dist"
-    (wheel,) = dist.glob("tocsin_gotify-0.1.0-*.whl")
-    assert list(dist.glob("tocsin_gotify-0.1.0.tar.gz"))
+    dist = workspace.root / "tocsin-pushover" / "dist"
+    (wheel,) = dist.glob("tocsin_pushover-0.1.0-*.whl")
+    assert list(dist.glob("tocsin_pushover-0.1.0.tar.gz"))
     names = zipfile.ZipFile(wheel).namelist()
-    assert "tocsin_gotify/templates/gotify/default.json.j2" in names
-    assert "tocsin_gotify/templates/gotify/default.txt.j2" in names
+    assert "tocsin_pushover/templates/pushover/default.json.j2" in names
+    assert "tocsin_pushover/templates/pushover/default.txt.j2" in names
     (entry_points,) = [n for n in names if n.endswith("entry_points.txt")]
-    assert "[tocsin]\ngotify = tocsin_gotify" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "[tocsin]\npushover = tocsin_pushover" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_tutorial_channel_is_none_of_the_shipped_plugins() -> None:
+    """The tutorial's plugin is installed next to every plugin in plugins/: it must not claim their channels."""
+    tutorial = re.search(r"\[project\.entry-points\.tocsin\]\n(\S+) =", FILES["tocsin-pushover/pyproject.toml"])
+    assert tutorial is not None
+    shipped = set()
+    for pyproject in (ROOT / "plugins").glob("*/pyproject.toml"):
+        section = pyproject.read_text(encoding="utf-8").split("[project.entry-points.tocsin]", 1)[-1]
+        shipped |= set(re.findall(r"^([\w-]+) = ", section.split("\n[", 1)[0], re.M))
+    assert "gotify" in shipped and tutorial.group(1) not in shipped
