@@ -17,6 +17,8 @@ from typing import Any
 
 from tocsin import (
     Channel,
+    Limit,
+    LocalServers,
     Message,
     TemplateError,
     escape_markdown,
@@ -51,8 +53,16 @@ def tocsin_channels() -> list[Channel]:
             templates=Path(__file__).parent / "templates",
             description="Push messages to a (self-hosted) Gotify server, priority by severity.",
             filters={"gotify_escape": escape_markdown, "gotify_code": markdown_code, "gotify_middle": truncate_middle},
+            limits=(Limit("body.title", TITLE_LIMIT, one_line=True), Limit("body.message", MESSAGE_LIMIT)),
+            test_options=options_for_tests,
         )
     ]
+
+
+def options_for_tests(servers: LocalServers) -> list[dict[str, Any]]:
+    """Targets sending to ``servers`` (the core's cross-channel suites), in plain text and in Markdown."""
+    options = {"url": servers.http_url, "token": servers.secret}
+    return [options, {**options, "markdown": True}]
 
 
 def _fit_message(text: str) -> str:

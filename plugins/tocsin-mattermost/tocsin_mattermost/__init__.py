@@ -16,10 +16,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tocsin import Channel, LocalServers, Message, PermanentError, Response, RetryableError, TemplateError, hookimpl
+from tocsin import (
+    Channel,
+    Limit,
+    LocalServers,
+    Message,
+    PermanentError,
+    Response,
+    RetryableError,
+    TemplateError,
+    hookimpl,
+)
 
 from .answers import DISABLED_STATUS, describe_error
-from .limits import enforce
+from .limits import LIMITS, POST_TEXT, enforce
 from .markdown import FILTERS
 from .options import MattermostOptions
 
@@ -38,6 +48,11 @@ def tocsin_channels() -> list[Channel]:
             templates=Path(__file__).parent / "templates",
             description="Post to a Mattermost channel through an incoming webhook, with a coloured attachment.",
             filters=dict(FILTERS),
+            limits=(
+                Limit("body.text", POST_TEXT),
+                *(Limit(f"body.attachments[].{key}", LIMITS[key]) for key in ("text", "pretext", "title", "footer")),
+                Limit("body.attachments[].fields[].value", LIMITS["field_value"]),
+            ),
             test_options=options_for_tests,
         )
     ]
