@@ -194,3 +194,6 @@ def test_init_writes_a_config_that_checks(tmp_path):
     assert run_cli("init", "--force", cwd=tmp_path).returncode == 0
     sent = run_cli("send", "job_completed", "-d", "run_name=x", cwd=tmp_path, env=env)
     assert sent.returncode == 0 and "Job completed: x" in sent.stdout and "my-scheduler" in sent.stdout
+    stats = run_cli("outbox", "stats", "--json", cwd=tmp_path)  # the durable outbox is on from the start
+    assert json.loads(stats.stdout)["targets"]["console"]["delivered"] == 1
+    assert (tmp_path / "tocsin-outbox.db").is_file()

@@ -158,7 +158,10 @@ class Settings:
 def _to_schedule(value: Sequence[float | str]) -> tuple[float, ...]:
     from .delivery.policy import parse_duration
 
-    return tuple(parse_duration(v) for v in value)
+    try:
+        return tuple(parse_duration(v) for v in value)
+    except ValueError as exc:
+        raise ValueError(f"retry_schedule: {exc}") from None
 
 
 @attrs.frozen
@@ -181,7 +184,7 @@ class DeliverySettings:
     max_in_flight: int = attrs.field(
         default=4, metadata={"doc": "Attempts in flight per target (a target's own max_in_flight wins)."}
     )
-    retry_schedule: tuple[float, ...] = attrs.field(
+    retry_schedule: tuple[float | str, ...] = attrs.field(
         default=("5s", "5m", "30m", "2h", "5h", "10h", "10h"),
         converter=_to_schedule,
         metadata={"doc": "Durable stores: waits after each failed attempt (numbers are seconds), then dead."},

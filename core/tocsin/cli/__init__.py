@@ -12,10 +12,12 @@ import click
 
 from .. import __version__
 from .common import CONFIG_HELP, EXIT_FAILED, EXIT_OK, EXIT_USAGE, VERBOSE_HELP, global_options
+from .outbox import outbox
 from .route import route
 from .send import render, send, test
 from .setup import channels, check, init
 from .templates import templates
+from .worker import worker
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -64,7 +66,7 @@ def main(ctx: click.Context, config: str | None, verbose: int) -> None:
     global_options(ctx, config, verbose)
 
 
-for command in (send, test, render, route, channels, check, init, templates):
+for command in (send, test, render, route, channels, check, init, templates, outbox, worker):
     main.add_command(command)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -33,6 +35,17 @@ class Terminated(BaseException):
 
 def _on_sigterm(signum: int, frame: Any) -> None:
     raise Terminated
+
+
+@contextlib.contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def exit_code(report: Report) -> int:
@@ -63,8 +76,8 @@ def deliver_and_report(notifier: Notifier, submit: Callable[[], Submission], jso
         try:
             submission = submit()
             for receipt in submission.as_completed():
-                shown.add(receipt.target)
                 print_receipt(receipt)
+                shown.add(receipt.target)
         except ConfigError as exc:
             fail(str(exc))
         except KeyboardInterrupt:
@@ -75,7 +88,8 @@ def deliver_and_report(notifier: Notifier, submit: Callable[[], Submission], jso
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             click.echo(f"interrupted ({'SIGINT' if interrupted == EXIT_SIGINT else 'SIGTERM'}): stopping", err=True)
-        notifier.close(timeout=1.0 if interrupted else None)
+        with _quiet("tocsin"):  # every outcome is printed below: no second line as a warning
+            notifier.close(timeout=1.0 if interrupted else None)
     finally:
         sys.stdout = real_stdout
         if not interrupted:

@@ -130,6 +130,12 @@ max_retries = 3                 # retries on connection errors, timeouts, 5xx, 4
 # template_dirs = ["notify-templates"]   # your overrides, e.g. notify-templates/discord/default.json.j2
 # plugins = ["./my_tweaks.py"]            # local plugin modules
 
+[delivery]
+store = "sqlite:///tocsin-outbox.db"  # durable outbox (next to this file): survives crashes and restarts;
+                                      # "memory" keeps nothing. See README "Guarantees", tocsin outbox --help
+# max_pending = 10000                 # unfinished deliveries; then submit waits, then raises QueueFullError
+# retry_schedule = ["5s", "5m", "30m", "2h", "5h", "10h", "10h"]   # waits between attempts, then dead
+
 [source]
 instance = "my-scheduler"       # shown in every message's footer
 # url = "https://scheduler.example.org"

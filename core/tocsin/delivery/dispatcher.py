@@ -26,11 +26,14 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import attrs
+
 from ..messages import Outcome, Receipt
+from ..secrets import redact_for
 from ..transport import Transport
 from .attempt import attempt
 from .policy import RetryPolicy, decide, format_duration
-from .stores import DEAD, DELIVERED, PENDING, Delivery, Outbox
+from .stores import DEAD, DELIVERED, PENDING, Delivery, Outbox, lane_of
 
 if TYPE_CHECKING:
     from ..config import Config, Target
@@ -68,6 +71,7 @@ class Dispatcher:
         self._outcome = outcome
         self._in_flight: Counter[str] = Counter()
         self._total = 0
+        self._claiming = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._grace = 0.0
@@ -140,10 +144,20 @@ class Dispatcher:
     def _quotas(self) -> dict[str, int]:
         quotas = {}
         for name, target in self._targets().items():
+            if lane_of(name) != name:
+                continue  # a per-person delivery shares its target's lane
             free = self._lane(target) - self._in_flight[name]
             if free > 0:
                 quotas[name] = free
         return quotas
+
+    def _resolve(self, name: str) -> Target | None:
+        """The target a delivery goes to, by name: from the config (or this submission's extras)."""
+        targets = self._targets()
+        target = targets.get(name)
+        if target is None and lane_of(name) in targets:  # a per-person delivery resumed after a restart
+            target = attrs.evolve(targets[lane_of(name)], name=name)
+        return target
 
     @property
     def _lease(self) -> float:
@@ -173,12 +187,15 @@ class Dispatcher:
         quotas = self._quotas()
         if limit <= 0 or not quotas:
             return 0
-        rows = await self._call(self.store.claim, self.owner, quotas, limit, time.time(), self._lease)
-        targets = self._targets()
+        self._claiming = True  # until the claimed rows count as in flight: not idle
+        try:
+            rows = await self._call(self.store.claim, self.owner, quotas, limit, time.time(), self._lease)
+        finally:
+            self._claiming = False
         for row in rows:
-            self._in_flight[row.target] += 1
+            self._in_flight[lane_of(row.target)] += 1
             self._total += 1
-            task = asyncio.create_task(self._deliver(row, targets[row.target]))
+            task = asyncio.create_task(self._deliver(row))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return len(rows)
@@ -203,15 +220,19 @@ class Dispatcher:
             await asyncio.wait_for(self._wake.wait(), timeout)
         self._wake.clear()
 
-    async def _deliver(self, row: Delivery, target: Target) -> None:
+    async def _deliver(self, row: Delivery) -> None:
         try:
+            target = self._resolve(row.target)
+            if target is None:  # claimed only for known lanes: cannot happen, but never lose the row
+                await self._call(self.store.release, self.owner)
+                return
             await self._attempt(row, target)
         except asyncio.CancelledError:
             pass  # stopping: the row stays pending (released below)
         except Exception:
             log.exception("target %s: delivery of %s failed unexpectedly", row.target, row.key)
         finally:
-            self._in_flight[row.target] -= 1
+            self._in_flight[lane_of(row.target)] -= 1
             self._total -= 1
             self._set_wake()
 
@@ -224,10 +245,12 @@ class Dispatcher:
             await self._call(self.store.finish, row, self.owner, DELIVERED, status_code=result.status_code)
             self._outcome(row, Receipt(row.target, row.channel, Outcome.DELIVERED, **common), True)
             return
-        error = result.error or "failed"
+        error = redact_for(target, result.error) or "failed"
         decision = decide(policy, attempts, now - row.created_at, error, result.retryable, result.retry_after)
         if decision.wait is None:
-            await self._call(self.store.finish, row, self.owner, DEAD, status_code=result.status_code, error=error)
+            await self._call(
+                self.store.finish, row, self.owner, DEAD, status_code=result.status_code, error=decision.error
+            )
             self._outcome(row, Receipt(row.target, row.channel, Outcome.FAILED, error=decision.error, **common), True)
             return
         await self._call(
@@ -249,9 +272,10 @@ class Dispatcher:
 
     async def _until_idle(self) -> None:
         while True:
-            if self._total == 0:
+            if self._total == 0 and not self._claiming:
                 due = await self._call(self.store.next_due, list(self._targets()))
-                if due is None or due > time.time() + self.settings.retry_backoff_max:
+                busy = self._total or self._claiming
+                if not busy and (due is None or due > time.time() + self.settings.retry_backoff_max):
                     return
             await asyncio.sleep(0.02)
 

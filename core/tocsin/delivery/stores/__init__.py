@@ -36,6 +36,7 @@ __all__ = [
     "Outbox",
     "event_from_dict",
     "event_to_dict",
+    "lane_of",
     "open_store",
 ]
 
@@ -58,6 +59,13 @@ def event_from_dict(data: Mapping[str, Any] | None, event_id: str, event_type: s
         return _events.structure(dict(data or {}), Event)
     except Exception:
         return Event(event_type, id=event_id)
+
+
+def lane_of(target: str) -> str:
+    """The lane a delivery waits in: its target's, also for the separate ``<target>/user`` and
+    ``<target>/recipients`` messages routing makes for people."""
+    base, sep, suffix = target.rpartition("/")
+    return base if sep and suffix in ("user", "recipients") else target
 
 
 def delivery_key(event_id: str, target: str) -> str:
@@ -114,7 +122,7 @@ class Outbox(abc.ABC):
 
     @abc.abstractmethod
     def claim(self, owner: str, quotas: Mapping[str, int], limit: int, now: float, lease: float) -> list[Delivery]:
-        """Up to ``quotas[target]`` due pending rows per target, ``limit`` in all, leased to ``owner``."""
+        """Up to ``quotas[lane]`` due pending rows per lane (:func:`lane_of`), ``limit`` in all, leased to ``owner``."""
 
     @abc.abstractmethod
     def finish(
@@ -134,8 +142,8 @@ class Outbox(abc.ABC):
         """Give up every lease ``owner`` holds (a closing process), so others may take the rows at once."""
 
     @abc.abstractmethod
-    def next_due(self, targets: Iterable[str]) -> float | None:
-        """The earliest next attempt time among these targets' pending rows."""
+    def next_due(self, lanes: Iterable[str]) -> float | None:
+        """The earliest next attempt time among these lanes' pending rows (not leased to someone else)."""
 
     @abc.abstractmethod
     def status(self, key: str) -> Delivery | None:

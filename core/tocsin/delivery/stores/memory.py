@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
-from . import DEAD, DELIVERED, PENDING, Delivery, Outbox
+from . import DEAD, DELIVERED, PENDING, Delivery, Outbox, lane_of
 
 __all__ = ["MemoryOutbox"]
 
@@ -37,7 +37,7 @@ class MemoryOutbox(Outbox):
         self._seq = itertools.count(1)
 
     def _push(self, row: Delivery) -> None:
-        heapq.heappush(self._heaps.setdefault(row.target, []), (row.next_at, row.id or 0, row.key))
+        heapq.heappush(self._heaps.setdefault(lane_of(row.target), []), (row.next_at, row.id or 0, row.key))
 
     def put(self, deliveries: Sequence[Delivery]) -> dict[str, Delivery]:
         existing: dict[str, Delivery] = {}
@@ -59,8 +59,8 @@ class MemoryOutbox(Outbox):
     def claim(self, owner: str, quotas: Mapping[str, int], limit: int, now: float, lease: float) -> list[Delivery]:
         claimed: list[Delivery] = []
         with self._lock:
-            for target, quota in quotas.items():
-                heap = self._heaps.get(target)
+            for lane, quota in quotas.items():
+                heap = self._heaps.get(lane)
                 taken = 0
                 while heap and taken < quota and len(claimed) < limit and heap[0][0] <= now:
                     _, _, key = heapq.heappop(heap)
@@ -106,9 +106,9 @@ class MemoryOutbox(Outbox):
                     row.lease_owner = row.lease_until = None
                     self._push(row)
 
-    def next_due(self, targets: Iterable[str]) -> float | None:
+    def next_due(self, lanes: Iterable[str]) -> float | None:
         with self._lock:
-            heads = [heap[0][0] for name in targets if (heap := self._heaps.get(name))]
+            heads = [heap[0][0] for name in lanes if (heap := self._heaps.get(name))]
         return min(heads) if heads else None
 
     def _find(self, key: str) -> Delivery | None:

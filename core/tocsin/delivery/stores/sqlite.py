@@ -55,6 +55,14 @@ COLUMNS = (
 )
 
 
+#: A row in a lane: the target's own deliveries and its ``<target>/user``, ``<target>/recipients`` ones.
+IN_LANE = "(target = ? OR target = ? || '/user' OR target = ? || '/recipients')"
+
+
+def _lane_params(lane: str) -> tuple[str, str, str]:
+    return (lane, lane, lane)
+
+
 def owner_is_dead(owner: str) -> bool:
     """Whether a lease owner (``host:pid:token``) was a process of this host that no longer runs."""
     host, _, rest = owner.partition(":")
@@ -172,17 +180,17 @@ class SqliteOutbox(Outbox):
             ).fetchall()
             dead = [o for (o,) in owners if owner_is_dead(o)]
             marks = ",".join("?" * len(dead)) or "NULL"
-            for target, quota in quotas.items():
+            for lane, quota in quotas.items():
                 take = min(quota, limit - len(claimed))
                 if take <= 0:
                     break
                 claimed.extend(
                     self._row(values)
                     for values in db.execute(
-                        f"SELECT {COLUMNS} FROM deliveries WHERE state = 'pending' AND target = ? AND next_at <= ? "
+                        f"SELECT {COLUMNS} FROM deliveries WHERE state = 'pending' AND {IN_LANE} AND next_at <= ? "
                         f"AND (lease_owner IS NULL OR lease_until < ? OR lease_owner IN ({marks})) "
                         "ORDER BY next_at, id LIMIT ?",
-                        (target, now, now, *dead, take),
+                        (*_lane_params(lane), now, now, *dead, take),
                     )
                 )
             for row in claimed:
@@ -228,15 +236,15 @@ class SqliteOutbox(Outbox):
                 (owner,),
             )
 
-    def next_due(self, targets: Iterable[str]) -> float | None:
-        names = list(targets)
+    def next_due(self, lanes: Iterable[str]) -> float | None:
+        names = list(lanes)
         if not names:
             return None
-        marks = ",".join("?" * len(names))
+        where = " OR ".join([IN_LANE] * len(names))
         ((due,),) = self._read(
             "SELECT MIN(CASE WHEN lease_until > next_at THEN lease_until ELSE next_at END) FROM deliveries "
-            f"WHERE state = 'pending' AND target IN ({marks})",
-            names,
+            f"WHERE state = 'pending' AND ({where})",
+            [param for name in names for param in _lane_params(name)],
         )
         return due
 
