@@ -22,11 +22,12 @@ from typing import Any
 import attrs
 
 from .config import Config, Target, default_config, find_config, load_config, structure_targets
-from .delivery import DELIVERED, Delivery, Dispatcher, Outbox, QueueFullError, Submission, Tracker, open_store
+from .delivery import Delivery, Dispatcher, Outbox, QueueFullError, Submission, Tracker, open_store
 from .delivery.stores import event_from_dict, event_to_dict
-from .errors import ConfigError, TemplateError, TocsinError
+from .errors import ConfigError
 from .events import Event
 from .messages import Message, Outcome, Receipt, Report
+from .pipeline import describe_error, format_message, prepare_event
 from .plugins import PluginRegistry
 from .routing import Routes, Subscription, delivery_order, route
 from .samples import sample_event
@@ -132,26 +133,11 @@ class Notifier:
     # -- the stages ------------------------------------------------------------------------------
     def prepare(self, event: Event) -> Event:
         """The event after ``prepare_event`` hooks, with the config's ``[source]`` filling blanks."""
-        if self.config.source is not None:
-            merged = {
-                field.name: getattr(event.source, field.name) or getattr(self.config.source, field.name)
-                for field in attrs.fields(type(event.source))
-            }
-            event = attrs.evolve(event, source=type(event.source)(**merged))
-        for impl in reversed(self.registry.pm.hook.prepare_event.get_hookimpls()):  # pluggy's call order
-            args = {"event": event, "config": self.config}  # an impl may take a subset, as with any hook
-            result = impl.function(**{name: args[name] for name in impl.argnames})
-            if result is not None:
-                event = result
-        return event
+        return prepare_event(event, self.config, self.registry)
 
     def format(self, event: Event, target: Target) -> Message:
         """The message ``target``'s channel makes of ``event`` (nothing is sent)."""
-        hooks = self.registry.hook_for(target.channel)
-        message = hooks.format_message(event=event, target=target, templates=self.templates)
-        if message is None:
-            raise TemplateError(f"no installed plugin formats channel {target.channel!r} (target {target.name!r})")
-        return message
+        return format_message(event, target, self.registry, self.templates)
 
     def render(self, target: str | Target, event: Event | str) -> Message:
         """The message ``target`` would receive for ``event`` (a type name gives a sample event)."""
@@ -177,7 +163,7 @@ class Notifier:
             try:
                 message = self.format(event, target)
             except Exception as exc:
-                error = redact(_describe(exc), find_secrets(target.options))
+                error = redact(describe_error(exc), find_secrets(target.options))
                 receipts.append(Receipt(target.name, target.channel, Outcome.FAILED, error=f"cannot format: {error}"))
                 self._finished(event, None, receipts[-1])
                 continue
@@ -220,22 +206,7 @@ class Notifier:
         if rows:
             dispatcher = self._engine()
             futures = {row.target: self._tracker.watch(row.key, row.target, row.channel) for row in rows}
-            try:
-                existing = self.store.put(rows)
-            except Exception as exc:
-                for row in rows:
-                    self._tracker.resolve(
-                        row.key, Receipt(row.target, row.channel, Outcome.FAILED, error=f"outbox: {exc}")
-                    )
-                existing = {}
-            now = time.time()
-            for key, old in existing.items():
-                if old.state == DELIVERED:
-                    reason = "already delivered (this event id was sent to this target before)"
-                    self._tracker.resolve(key, Receipt(old.target, old.channel, Outcome.DELIVERED, reason=reason))
-                elif old.state != "dead" and old.next_at > now + self.config.settings.retry_backoff_max:
-                    reason = "pending in the outbox (submitted before, waiting for its next attempt)"
-                    self._tracker.resolve(key, Receipt(old.target, old.channel, Outcome.PENDING, reason=reason))
+            self._tracker.put(self.store, rows, self.config.settings.retry_backoff_max)
             dispatcher.wake()
         return Submission(event.id, event.type, order, receipts, futures)
 
@@ -388,16 +359,9 @@ class Notifier:
         if dispatcher is not None:
             dispatcher.stop(max(0.0, timeout - (time.monotonic() - started)))
         durable = self._store is not None and self._store.durable
-        reason = "pending in the outbox: the notifier closed before it was delivered"
-        for key, receipt in self._tracker.resolve_all(
-            lambda target, channel: (
-                Receipt(target, channel, Outcome.PENDING, reason=reason)
-                if durable
-                else Receipt(target, channel, Outcome.FAILED, error=CLOSED)
-            )
-        ):
-            if receipt.outcome is Outcome.FAILED:
-                log.warning("target %s: %s (event %s)", receipt.target, CLOSED, key.rsplit(":", 1)[0])
+        left = self._tracker.abandon(durable, CLOSED)
+        if left and not durable:
+            log.warning("%d deliveries %s (the memory store keeps nothing)", left, CLOSED)
         if self._store is not None and (dispatcher is None or not dispatcher.in_dispatcher_thread):
             self._store.close()
 
@@ -426,9 +390,3 @@ def _close_at_exit(ref: weakref.ref[Notifier]) -> None:
     notifier = ref()
     if notifier is not None and not notifier.closed:
         notifier.close(notifier.config.delivery.exit_grace)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TocsinError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"

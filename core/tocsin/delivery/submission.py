@@ -14,11 +14,12 @@ import asyncio
 import concurrent.futures
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..errors import TocsinError
 from ..messages import Outcome, Receipt, Report
+from .stores import DELIVERED, PENDING, Delivery, Outbox
 
 __all__ = ["QueueFullError", "Submission", "Tracker"]
 
@@ -75,16 +76,37 @@ class Tracker:
             future.set_result(receipt)
         return True
 
-    def resolve_all(self, make: Callable[[str, str], Receipt]) -> list[tuple[str, Receipt]]:
-        """Resolve every outstanding delivery with ``make(target, channel)`` (closing); returns them."""
+    def put(self, store: Outbox, rows: Sequence[Delivery], backoff_max: float) -> None:
+        """Put ``rows`` in ``store`` (watched already); answer at once for keys the ledger already knows:
+        delivered before (not sent again), or parked for a later attempt."""
+        try:
+            existing = store.put(rows)
+        except Exception as exc:  # the outbox is unusable (disk full, locked): say so in each receipt
+            for row in rows:
+                self.resolve(row.key, Receipt(row.target, row.channel, Outcome.FAILED, error=f"outbox: {exc}"))
+            return
+        now = time.time()
+        for key, old in existing.items():
+            if old.state == DELIVERED:
+                reason = "already delivered (this event id was sent to this target before)"
+                self.resolve(key, Receipt(old.target, old.channel, Outcome.DELIVERED, reason=reason))
+            elif old.state == PENDING and old.next_at > now + backoff_max:
+                reason = "pending in the outbox (submitted before, waiting for its next attempt)"
+                self.resolve(key, Receipt(old.target, old.channel, Outcome.PENDING, reason=reason))
+
+    def abandon(self, durable: bool, closed: str) -> int:
+        """Closing: answer every outstanding delivery (pending in a durable store, else failed ``closed``)."""
         with self._cond:
             pending = [(key, self._targets.get(key, ("?", "?"))) for key in self._futures]
-        resolved = []
+        reason = "pending in the outbox: the notifier closed before it was delivered"
+        count = 0
         for key, (target, channel) in pending:
-            receipt = make(target, channel)
-            if self.resolve(key, receipt):
-                resolved.append((key, receipt))
-        return resolved
+            if durable:
+                receipt = Receipt(target, channel, Outcome.PENDING, reason=reason)
+            else:
+                receipt = Receipt(target, channel, Outcome.FAILED, error=closed)
+            count += self.resolve(key, receipt)
+        return count
 
     def wait_idle(self, timeout: float | None) -> bool:
         """Block until nothing is outstanding (True) or ``timeout`` passes (False)."""
