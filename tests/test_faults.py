@@ -125,9 +125,15 @@ def test_two_processes_draining_one_store_never_send_a_row_twice(plugin_site, tm
         outputs = [d.communicate(timeout=120)[0] for d in drains]
         counts = arrivals(sink)
     print(f"\ntwo drains: {outputs}; {sum(counts.values())} requests for {len(counts)} deliveries")
-    assert [d.returncode for d in drains] == [0, 0]
+    # 75: a drain that ends while the other one still holds a row in flight sees it pending
+    assert {d.returncode for d in drains} <= {0, 75}
     assert len(counts) == 400 and set(counts.values()) == {1}
-    assert all("delivered" in out for out in outputs)
+    rows = SqliteOutbox(tmp_path / "outbox.db")
+    assert rows.stats() == {
+        "a": {"pending": 0, "delivered": 200, "dead": 0},
+        "b": {"pending": 0, "delivered": 200, "dead": 0},
+    }
+    rows.close()
 
 
 def held_sink(gate: threading.Event) -> HttpSink:
