@@ -181,11 +181,15 @@ async def setup_apprise(url: str) -> AsyncIterator[Callable[[int], Any]]:
     yield one
 
 
-def tocsin_make_notifier(target: dict[str, Any], *, local_plugin: bool = True) -> Any:
+def tocsin_make_notifier(target: dict[str, Any], *, local_plugin: bool = True, backend: str = "httpx") -> Any:
     """A notifier with one target, max_concurrent_deliveries 16; our local plugin or the installed ones."""
-    from tocsin import Config, Notifier, PluginRegistry, Settings
+    from tocsin import Config, DeliverySettings, Notifier, PluginRegistry, Settings
 
-    config = Config(settings=Settings(max_concurrent_deliveries=16, max_retries=0), targets=(target,))
+    config = Config(
+        settings=Settings(max_concurrent_deliveries=16, max_retries=0, http_backend=backend),
+        delivery=DeliverySettings(max_in_flight=16),  # one target: its lane as wide as the cap, as before
+        targets=(target,),
+    )
     if local_plugin:
         from local_plugin import BenchPlugin  # bench/ is on sys.path: it is this script's folder
 
@@ -199,10 +203,10 @@ async def tocsin_row(
 ) -> AsyncIterator[Callable[[int], Any]]:
     from tocsin import Event
 
-    notifier = tocsin_make_notifier(target, local_plugin=local_plugin)
+    if swap:
+        require_aiohttp()
+    notifier = tocsin_make_notifier(target, local_plugin=local_plugin, backend="aiohttp" if swap else "httpx")
     try:
-        if swap:
-            await swap_to_aiohttp(notifier)
 
         async def one(i: int) -> bool:
             report = await notifier.anotify(Event("job_completed", data=event_data(i)))
@@ -213,24 +217,12 @@ async def tocsin_row(
         await notifier.aclose()
 
 
-async def swap_to_aiohttp(notifier: Any) -> None:
-    """Put tocsin's httpx client over the httpx-aiohttp transport (private attributes: bench only).
-
-    This is the swap DESIGN.md keeps possible: in the core it would be one client construction in
-    ``transport.py``; plugins would not notice.
-    """
+def require_aiohttp() -> None:
+    """The ``tocsin-aiohttp`` row needs httpx-aiohttp (``[notifications] http_backend = "aiohttp"``)."""
     try:
-        import httpx
-        from httpx_aiohttp import AiohttpTransport
+        import httpx_aiohttp  # noqa: F401
     except ImportError:
         raise Skip("httpx-aiohttp not installed (pip install httpx-aiohttp)") from None
-    transport, _semaphore = notifier._transport()
-    old = transport._client
-    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
-    transport._client = httpx.AsyncClient(
-        transport=AiohttpTransport(limits=limits), timeout=old.timeout, headers={"user-agent": "tocsin"}
-    )
-    await old.aclose()
 
 
 @contextlib.asynccontextmanager

@@ -155,7 +155,7 @@ class Notifier:
         receipts = [*routes.skipped, *routes.failed]
         configured = self.config.order()
         order = delivery_order([*configured, *(t.name for t in routes.targets if t.name not in configured)])
-        stored = event_to_dict(event)
+        stored = event_to_dict(event) if self.config.delivery.durable else event  # memory keeps the object
         rows = []
         for target in routes.targets:
             if target.name not in configured:

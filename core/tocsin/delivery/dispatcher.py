@@ -224,7 +224,7 @@ class Dispatcher:
         try:
             target = self._resolve(row.target)
             if target is None:  # claimed only for known lanes: cannot happen, but never lose the row
-                await self._call(self.store.release, self.owner)
+                await self._call(self.store.release, self.owner, row)
                 return
             await self._attempt(row, target)
         except asyncio.CancelledError:

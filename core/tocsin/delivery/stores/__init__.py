@@ -53,8 +53,11 @@ def event_to_dict(event: Event) -> dict[str, Any]:
     return _events.unstructure(event)
 
 
-def event_from_dict(data: Mapping[str, Any] | None, event_id: str, event_type: str) -> Event:
-    """The event :func:`event_to_dict` wrote; a bare one with the same id and type if it cannot be read."""
+def event_from_dict(data: Mapping[str, Any] | Event | None, event_id: str, event_type: str) -> Event:
+    """The event :func:`event_to_dict` wrote (the memory store keeps the Event itself); a bare one with the
+    same id and type if it cannot be read."""
+    if isinstance(data, Event):
+        return data
     try:
         return _events.structure(dict(data or {}), Event)
     except Exception:
@@ -80,7 +83,8 @@ class Delivery:
     event_id: str
     target: str
     message: Message
-    event: dict[str, Any] = attrs.field(factory=dict)
+    #: The event as JSON-able data (an Event object in the memory store), for ``delivery_finished``.
+    event: Any = attrs.field(factory=dict)
     state: str = PENDING
     attempts: int = 0
     next_at: float = attrs.field(factory=time.time)
@@ -138,8 +142,9 @@ class Outbox(abc.ABC):
         """Record an attempt: ``delivered``, ``dead``, or ``pending`` again from ``next_at``."""
 
     @abc.abstractmethod
-    def release(self, owner: str) -> None:
-        """Give up every lease ``owner`` holds (a closing process), so others may take the rows at once."""
+    def release(self, owner: str, delivery: Delivery | None = None) -> None:
+        """Give up ``delivery``'s lease, or every lease ``owner`` holds (a closing process), so others may
+        take the rows at once."""
 
     @abc.abstractmethod
     def next_due(self, lanes: Iterable[str]) -> float | None:

@@ -99,10 +99,10 @@ class MemoryOutbox(Outbox):
             while len(self._done) > self._keep:
                 self._done.popitem(last=False)
 
-    def release(self, owner: str) -> None:
+    def release(self, owner: str, delivery: Delivery | None = None) -> None:
         with self._lock:
             for row in self._pending.values():
-                if row.lease_owner == owner:
+                if row.lease_owner == owner and (delivery is None or row.key == delivery.key):
                     row.lease_owner = row.lease_until = None
                     self._push(row)
 

@@ -228,12 +228,13 @@ class SqliteOutbox(Outbox):
                 (state, status_code, error, next_at if next_at is not None else now, now, delivery.id, owner),
             )
 
-    def release(self, owner: str) -> None:
+    def release(self, owner: str, delivery: Delivery | None = None) -> None:
+        only = "" if delivery is None else " AND id = ?"
         with self._tx() as db:
             db.execute(
                 "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL "
-                "WHERE lease_owner = ? AND state = 'pending'",
-                (owner,),
+                f"WHERE lease_owner = ? AND state = 'pending'{only}",
+                (owner,) if delivery is None else (owner, delivery.id),
             )
 
     def next_due(self, lanes: Iterable[str]) -> float | None:
