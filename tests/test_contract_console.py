@@ -36,6 +36,9 @@ class TestConsoleContract(ChannelContract):
     def last_payload(self, sink: pytest.CaptureFixture[str]) -> bytes:
         return sink.readouterr().out.encode("utf-8")
 
+    def wire_bytes_since(self, sink: pytest.CaptureFixture[str], since: int) -> bytes:
+        return self.last_payload(sink)  # what was printed since the last read
+
     def check_message(self, message: Any, event: Any) -> None:
         assert message.body["type"] == event.type
         assert message.body["severity"] == str(event.severity)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .attachments import Attachment, AttachmentRef
 from .channel import Channel, Limit, LocalServers, NoOptions
 from .config import Config, DeliverySettings, Settings, Target, load_config
 from .delivery import QueueFullError, Submission
@@ -29,7 +30,7 @@ from .errors import (
 )
 from .events import EVENT_TYPES, Event, EventType, Severity, Source, User, severity_for
 from .hookspecs import hookimpl
-from .messages import Message, Outcome, Receipt, Report
+from .messages import Delivered, Message, Outcome, Receipt, Report
 from .notifier import Notifier
 from .plugins import PluginRegistry
 from .presentation import Field
@@ -38,7 +39,7 @@ from .samples import sample_event
 from .secrets import Secret
 from .templating import Templates
 from .text import escape_markdown, markdown_code, safe_url, truncate, truncate_middle, utf16_head, utf16_len
-from .transport import Response, Transport, encode_json
+from .transport import FilePart, Response, Transport, encode_json
 
 try:
     __version__ = version("tocsin")
@@ -47,14 +48,18 @@ except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
 
 __all__ = [
     "EVENT_TYPES",
+    "Attachment",
+    "AttachmentRef",
     "Channel",
     "Config",
     "ConfigError",
+    "Delivered",
     "DeliveryError",
     "DeliverySettings",
     "Event",
     "EventType",
     "Field",
+    "FilePart",
     "Limit",
     "LocalServers",
     "Message",

@@ -85,6 +85,11 @@ class Channel:
     is ``f(servers: LocalServers) -> dict`` (or a list of dicts, one per way of configuring the channel):
     a target's options that deliver to ``servers`` with ``servers.secret`` in every secret option (the
     core's suites run every installed channel with each).
+    Attachments: ``max_attachment_bytes`` is the largest file the channel sends (0, the default: it sends
+    none and its messages list the files by name), ``max_attachments`` how many files one message carries,
+    ``max_attachments_total_bytes`` how many bytes they may make together (None: no such cap). A target's
+    own ``max_attachment_bytes`` option, when the channel's options have one, replaces the per-file cap
+    (a boosted Discord server, a self-hosted ntfy). Files over a cap are left out with a note, never failed.
     """
 
     name: str
@@ -97,6 +102,9 @@ class Channel:
     from_url: Callable[[str], dict[str, Any]] | None = None
     limits: tuple[Limit, ...] = attrs.field(default=(), converter=tuple)
     test_options: Callable[[LocalServers], Any] | None = attrs.field(default=None, eq=False)
+    max_attachment_bytes: int = 0
+    max_attachments: int | None = None
+    max_attachments_total_bytes: int | None = None
 
     def __attrs_post_init__(self) -> None:
         if bool(self.schemes) != (self.from_url is not None):

@@ -137,6 +137,21 @@ class Settings:
         },
     )
 
+    attachment_dir: Path | None = attrs.field(
+        default=None,
+        metadata={
+            "doc": "Where attachments wait for delivery (content-addressed; default $TOCSIN_ATTACHMENT_DIR, "
+            "else ~/.local/state/tocsin/attachments)."
+        },
+    )
+    attachment_retention: float = attrs.field(
+        default=7 * 24 * 3600.0, metadata={"doc": "Seconds a stored attachment is kept at most (default 7 days)."}
+    )
+    max_attachment_bytes: int = attrs.field(
+        default=50 * 1024 * 1024,
+        metadata={"doc": "Largest attachment any target gets (files above are left out with a note); 50 MiB."},
+    )
+
     def __attrs_post_init__(self) -> None:
         found = [
             p
@@ -147,6 +162,8 @@ class Settings:
                 seconds_problem("retry_backoff", self.retry_backoff, zero_ok=True),
                 seconds_problem("retry_backoff_max", self.retry_backoff_max, zero_ok=True),
                 seconds_problem("retry_deadline", self.retry_deadline),
+                seconds_problem("attachment_retention", self.attachment_retention, zero_ok=True),
+                count_problem("max_attachment_bytes", self.max_attachment_bytes, 0),
             )
             if p
         ]
@@ -358,6 +375,7 @@ def parse_config(
     settings = attrs.evolve(
         settings,
         template_dirs=tuple(_resolve(base_dir, d) for d in settings.template_dirs),
+        attachment_dir=None if settings.attachment_dir is None else _resolve(base_dir, settings.attachment_dir),
         plugins=tuple(str(_resolve(base_dir, p)) if p.endswith(".py") else p for p in settings.plugins),
     )
     delivery = structure_value(raw.get("delivery", {}), DeliverySettings, "delivery", problems) or DeliverySettings()

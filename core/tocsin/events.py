@@ -16,6 +16,8 @@ from typing import Any
 
 import attrs
 
+from .attachments import Attachment, AttachmentRef, to_attachments
+
 __all__ = [
     "EVENT_TYPES",
     "Event",
@@ -210,6 +212,9 @@ class Event:
     ``recipients`` are extra addresses named at submission time (a job asking for its own recipients);
     ``recipient_events`` the event types they asked for (none: the config's ``recipient_events``).
     ``users`` are further users the event concerns besides ``user`` (every owner of an audited model).
+    ``attachments`` are files to send along: paths, :class:`tocsin.Attachment` (a path, or bytes with a
+    name), copied into the notifier's attachment store when the event is accepted (see
+    :mod:`tocsin.attachments`); channels that carry files send them, the others list their names.
     """
 
     type: str = attrs.field(validator=_check_type)
@@ -223,6 +228,7 @@ class Event:
     source: Source = attrs.field(factory=Source, converter=_to_source)
     id: str = attrs.field(factory=lambda: str(uuid.uuid4()))
     occurred_at: datetime = attrs.field(default=None, converter=_to_aware_utc)
+    attachments: tuple[Attachment | AttachmentRef, ...] = attrs.field(default=(), converter=to_attachments)
 
     def __attrs_post_init__(self) -> None:
         if self.severity is None:

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import cattrs
 
+from .attachments import AttachmentRef
+
 if TYPE_CHECKING:
     from .config import Target
     from .events import Event
 
-__all__ = ["Message", "Outcome", "Receipt", "Report"]
+__all__ = ["Delivered", "Message", "Outcome", "Receipt", "Report"]
 
 _converter = cattrs.Converter()
 
@@ -31,6 +33,9 @@ class Message:
     HTTP channels fill ``body`` (the JSON document to send) and may add non-secret ``headers``;
     email fills ``subject``, ``text``, ``html`` and ``recipients``; a text channel may fill only ``text``.
     ``extra`` holds any other JSON-able, non-secret detail a channel's ``deliver`` needs.
+    ``attachments`` are references to stored files (:class:`tocsin.AttachmentRef`: name, content type,
+    size, sha256, stored path, and why one is left out), never their bytes; the notifier fills them in
+    from the event, within the channel's caps, when the channel's ``format_message`` leaves them empty.
     """
 
     channel: str
@@ -45,6 +50,7 @@ class Message:
     html: str | None = None
     recipients: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     extra: dict[str, Any] = attrs.field(factory=dict)
+    attachments: tuple[AttachmentRef, ...] = attrs.field(default=(), converter=tuple)
 
     @classmethod
     def for_event(cls, event: Event, target: Target, **content: Any) -> Message:
@@ -68,6 +74,15 @@ class Message:
         return _converter.structure(dict(data), cls)
 
 
+@attrs.frozen
+class Delivered:
+    """What a ``deliver`` hook may resolve to when it has more to say than an HTTP answer: the status to
+    record and ``warnings`` for the receipt (an attachment upload that failed after the message went)."""
+
+    status_code: int | None = None
+    warnings: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+
 class Outcome(str, enum.Enum):
     """What happened to one target for one event."""
 
@@ -83,7 +98,8 @@ class Outcome(str, enum.Enum):
 
 @attrs.frozen
 class Receipt:
-    """The outcome for one target: attempts made, last HTTP status, latency, and a redacted error."""
+    """The outcome for one target: attempts made, last HTTP status, latency, a redacted error, and
+    ``warnings``: what went wrong without failing the alert (an attachment left out, and why)."""
 
     target: str
     channel: str
@@ -93,6 +109,7 @@ class Receipt:
     latency_ms: float | None = None
     error: str | None = None
     reason: str | None = None  # why a target was skipped
+    warnings: tuple[str, ...] = attrs.field(default=(), converter=tuple)  # e.g. an attachment left out
 
     @property
     def ok(self) -> bool:
@@ -112,6 +129,7 @@ class Receipt:
             parts.append(f"— {self.error}")
         if self.reason:
             parts.append(f"({self.reason})")
+        parts.extend(f"[warning: {warning}]" for warning in self.warnings)
         return "  ".join(parts)
 
 

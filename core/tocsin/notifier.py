@@ -21,6 +21,8 @@ from typing import Any
 
 import attrs
 
+from .attachment_store import AttachmentStore
+from .attachments import for_target, with_references
 from .config import Config, Target, default_config, find_config, load_config, structure_targets
 from .delivery import Delivery, Dispatcher, Outbox, QueueFullError, Submission, Tracker, open_store
 from .delivery.stores import event_from_dict, event_to_dict
@@ -75,6 +77,10 @@ class Notifier:
         self._lock = threading.RLock()
         self._closed = False
         self._at_exit = functools.partial(_close_at_exit, weakref.ref(self))
+        settings = self.config.settings
+        self.attachments = AttachmentStore(
+            settings.attachment_dir, retention=settings.attachment_retention, limit=settings.max_attachment_bytes
+        )
 
     @classmethod
     def from_file(
@@ -132,19 +138,27 @@ class Notifier:
 
     # -- the stages ------------------------------------------------------------------------------
     def prepare(self, event: Event) -> Event:
-        """The event after ``prepare_event`` hooks, with the config's ``[source]`` filling blanks."""
-        return prepare_event(event, self.config, self.registry)
+        """The event after ``prepare_event`` hooks, with the config's ``[source]`` filling blanks, and its
+        attachments copied into the attachment store (release them with ``self.attachments.release``)."""
+        return self.attachments.stage(prepare_event(event, self.config, self.registry))
 
     def format(self, event: Event, target: Target) -> Message:
-        """The message ``target``'s channel makes of ``event`` (nothing is sent)."""
-        return format_message(event, target, self.registry, self.templates)
+        """The message ``target``'s channel makes of ``event`` (nothing is sent), with the event's attachments
+        fitted to the channel's caps."""
+        spec = self.registry.channel(target.channel).spec
+        fitted = for_target(event, spec, target, self.config.settings.max_attachment_bytes)
+        return with_references(format_message(fitted, target, self.registry, self.templates), fitted)
 
     def render(self, target: str | Target, event: Event | str) -> Message:
         """The message ``target`` would receive for ``event`` (a type name gives a sample event)."""
         if isinstance(event, str):
             event = sample_event(event)
         resolved = self.target(target) if isinstance(target, str) else target
-        return self.format(self.prepare(event), resolved)
+        prepared = self.prepare(event)
+        try:
+            return self.format(prepared, resolved)
+        finally:
+            self.attachments.release(prepared.attachments)
 
     def _accept(
         self, event: Event, targets: Sequence[str] | None, extra_targets: Sequence[Any], subscriptions: Any
@@ -167,7 +181,9 @@ class Notifier:
                 receipts.append(Receipt(target.name, target.channel, Outcome.FAILED, error=f"cannot format: {error}"))
                 self._finished(event, None, receipts[-1])
                 continue
+            self.attachments.hold(message.attachments)  # each delivery keeps its files until its final outcome
             rows.append(Delivery(event.id, target.name, message, stored))
+        self.attachments.release(event.attachments)  # the event's own hold, taken when prepare() staged them
         return event, receipts, rows, order
 
     # -- dispatch --------------------------------------------------------------------------------
@@ -202,6 +218,8 @@ class Notifier:
         futures = {}
         if rows and self._closed:
             receipts += [Receipt(r.target, r.channel, Outcome.FAILED, error=CLOSED) for r in rows]
+            for row in rows:
+                self.attachments.release(row.message.attachments)
             rows = []
         if rows:
             dispatcher = self._engine()
@@ -311,6 +329,7 @@ class Notifier:
         waited = self._tracker.resolve(row.key, receipt)
         if not final:
             return
+        self.attachments.release(row.message.attachments)
         if receipt.outcome is Outcome.FAILED and not waited:
             log.warning("target %s: delivery of event %s failed: %s", row.target, row.event_id, receipt.error)
         self._finished(event_from_dict(row.event, row.event_id, row.message.event_type), row.message, receipt)

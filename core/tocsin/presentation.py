@@ -135,7 +135,8 @@ def _scalar(value: Any) -> bool:
 
 
 def event_fields(event: Event) -> list[Field]:
-    """The event's data as labelled fields: the standard ones first, then any other scalar keys."""
+    """The event's data as labelled fields: the standard ones first, then any other scalar keys, then the
+    attachments (``run.log (12.0 KiB)``, with why one was left out for this target)."""
     data = event.data
     fields = []
     for key, label, kind in _FIELD_ORDER:
@@ -146,6 +147,9 @@ def event_fields(event: Event) -> list[Field]:
     for key, value in data.items():
         if key not in known and value is not None and _scalar(value):
             fields.append(Field(key, key.replace("_", " ").capitalize(), str(value)))
+    if event.attachments:
+        labels = [a.label() if hasattr(a, "label") else a.name for a in event.attachments]
+        fields.append(Field("attachments", "Attachments", "; ".join(labels)))
     return fields
 
 

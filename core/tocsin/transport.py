@@ -3,9 +3,10 @@
 ``post_json`` sends a JSON document and maps the answer onto the error taxonomy the delivery engine
 retries by: connection errors, timeouts, 5xx, 408 and 429 raise :class:`RetryableError` (429 carrying
 ``Retry-After`` or a JSON ``retry_after``); any other non-2xx raises :class:`PermanentError` with the
-platform's own reason; 2xx returns a :class:`Response`. Swapping httpx for another client touches only
-this module. Of any answer, at most :data:`MAX_RESPONSE_BYTES` of the body are read (streamed, then the
-connection is dropped), whatever the status or the ``Content-Length``.
+platform's own reason; 2xx returns a :class:`Response`. ``post_multipart`` (``multipart/form-data``, encoded
+by httpx) and ``put_bytes`` (a raw body: a file upload) map answers the same way. Swapping httpx for another
+client touches only this module. Of any answer, at most :data:`MAX_RESPONSE_BYTES` of the body are read
+(streamed, then the connection is dropped), whatever the status or the ``Content-Length``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import asyncio
 import email.utils
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import attrs
@@ -23,7 +24,10 @@ import httpx
 from .errors import PermanentError, RetryableError
 from .secrets import Secret, active_secrets, redact, reveal
 
-__all__ = ["Response", "Transport", "parse_retry_after", "reason_from_body"]
+__all__ = ["FilePart", "Response", "Transport", "parse_retry_after", "reason_from_body"]
+
+#: One file of a multipart request: ``(field name, file name, bytes, content type)``.
+FilePart = tuple[str, str, bytes, str]
 
 T = TypeVar("T")
 USER_AGENT = "tocsin"
@@ -134,10 +138,13 @@ class Transport:
         headers: Mapping[str, Secret | str] | None = None,
         params: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        data: Mapping[str, str] | None = None,
+        files: Sequence[FilePart] | None = None,
     ) -> Response:
         """Send one request; connection faults and timeouts raise RetryableError, answers are returned.
 
-        Secret URLs and header values are revealed here and nowhere else.
+        ``data`` and ``files`` make a ``multipart/form-data`` body (httpx encodes it; ``data`` alone is
+        form-encoded). Secret URLs and header values are revealed here and nowhere else.
         """
         plain_headers = {k: reveal(v) or "" for k, v in (headers or {}).items()}
         if json_body is not None:
@@ -148,6 +155,8 @@ class Transport:
                 method,
                 reveal(url) or "",
                 content=content,
+                data=data,
+                files=[(field, (name, body, ctype)) for field, name, body, ctype in files] if files else None,
                 headers=plain_headers,
                 params=params,
                 timeout=httpx.Timeout(timeout or self.timeout),
@@ -207,6 +216,56 @@ class Transport:
             response = await self.request(method, url, content=content, headers=headers, params=params)
         else:
             response = await self.request(method, url, json_body=body, headers=headers, params=params)
+        raise_for_status(response, describe_error)
+        if check is not None:
+            check(response)
+        return response
+
+    def post_multipart(
+        self,
+        url: Secret | str,
+        fields: Mapping[str, str],
+        files: Sequence[FilePart] = (),
+        *,
+        headers: Mapping[str, Secret | str] | None = None,
+        params: Mapping[str, str] | None = None,
+        describe_error: Callable[[Response], str | None] | None = None,
+        check: Callable[[Response], None] | None = None,
+    ) -> Awaitable[Response]:
+        """POST a ``multipart/form-data`` body: text ``fields`` and ``files`` (``(field, file name, bytes,
+        content type)``), classified like :meth:`post_json` (Discord's ``payload_json`` + ``files[n]``)."""
+        request = {"data": dict(fields), "files": list(files), "headers": headers, "params": params}
+        return self._send("POST", url, request, describe_error, check)
+
+    def put_bytes(
+        self,
+        url: Secret | str,
+        content: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        method: str = "PUT",
+        headers: Mapping[str, Secret | str] | None = None,
+        params: Mapping[str, str] | None = None,
+        describe_error: Callable[[Response], str | None] | None = None,
+        check: Callable[[Response], None] | None = None,
+    ) -> Awaitable[Response]:
+        """Send ``content`` as the raw body (a file upload: ntfy's PUT, Slack's upload URL), classified
+        like :meth:`post_json`. A ``content-type`` in ``headers`` wins over ``content_type``."""
+        merged: dict[str, Secret | str] = dict(headers or {})
+        if not any(name.lower() == "content-type" for name in merged):
+            merged["content-type"] = content_type
+        request = {"content": content, "headers": merged, "params": params}
+        return self._send(method, url, request, describe_error, check)
+
+    async def _send(
+        self,
+        method: str,
+        url: Secret | str,
+        request: dict[str, Any],
+        describe_error: Callable[[Response], str | None] | None,
+        check: Callable[[Response], None] | None,
+    ) -> Response:
+        response = await self.request(method, url, **request)
         raise_for_status(response, describe_error)
         if check is not None:
             check(response)

@@ -31,7 +31,7 @@ __all__ = [
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EVENT_KEYS = {"type", "data", "title", "severity", "user", "recipients", "source", "id", "occurred_at"}
-EVENT_KEYS |= {"users", "recipient_events"}
+EVENT_KEYS |= {"users", "recipient_events", "attachments"}
 
 
 def fail(message: str) -> NoReturn:
@@ -136,6 +136,15 @@ def event_options(fn: Callable[..., Any], *, json_input: bool = True) -> Callabl
                 metavar="ADDRESS",
                 help="Extra recipient for this event (channels that address people, like email).",
             ),
+            click.option(
+                "--attach",
+                "-a",
+                "attachments",
+                multiple=True,
+                metavar="PATH",
+                type=click.Path(exists=True, dir_okay=False, readable=True),
+                help="Attach this file (repeatable); channels that carry files send it, the others list its name.",
+            ),
         ]
     ):
         fn = decorator(fn)
@@ -158,6 +167,7 @@ def build_event(
     user: str | None,
     recipients: Sequence[str],
     base_data: dict[str, Any] | None = None,
+    attachments: Sequence[str] = (),
 ) -> Event:
     """The event the CLI options describe; a usage error (exit 2) when they do not make one."""
     fields: dict[str, Any] = {}
@@ -185,6 +195,8 @@ def build_event(
             fields[name] = value
     if recipients:
         fields["recipients"] = [*fields.get("recipients", ()), *recipients]
+    if attachments:
+        fields["attachments"] = [*fields.get("attachments", ()), *attachments]
     try:
         return Event(type=event_type, data=merged, **fields)
     except (TypeError, ValueError) as exc:

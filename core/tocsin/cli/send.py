@@ -140,6 +140,7 @@ def send(
     severity: str | None,
     user: str | None,
     recipients: Sequence[str],
+    attachments: Sequence[str],
     targets: Sequence[str],
     json_report: str | None,
     config: str | None,
@@ -149,7 +150,7 @@ def send(
     Exit 0: delivered; 1: some target failed; 75: some delivery waits in the outbox for a later attempt;
     2: bad config or usage; 130/143: interrupted (SIGINT/SIGTERM), after printing the report so far.
     """
-    event = build_event(event_type, data, json_file, title, severity, user, recipients)
+    event = build_event(event_type, data, json_file, title, severity, user, recipients, attachments=attachments)
     notifier = open_notifier(config)
     deliver_and_report(notifier, lambda: notifier.submit(event, targets=list(targets) or None), json_report)
 
@@ -183,6 +184,8 @@ def _show_message(message: Message, as_json: bool) -> None:
         click.echo(f"{name}: {value}")
     if message.recipients:
         click.echo(f"Envelope-To: {', '.join(message.recipients)}")  # every address, Bcc included
+    for ref in message.attachments:
+        click.echo(f"Attachment: {ref.label()}")
     if message.subject is not None:
         click.echo(f"Subject: {message.subject}")
     if message.body is not None:
@@ -216,13 +219,16 @@ def render(
     severity: str | None,
     user: str | None,
     recipients: Sequence[str],
+    attachments: Sequence[str],
     no_sample: bool,
     message_json: bool,
     config: str | None,
 ) -> None:
     """Show the message TARGET would receive for EVENT_TYPE (sample data plus -d), sending nothing."""
     base = {} if no_sample else sample_data(event_type)
-    event = build_event(event_type, data, json_file, title, severity, user, recipients, base_data=base)
+    event = build_event(
+        event_type, data, json_file, title, severity, user, recipients, base_data=base, attachments=attachments
+    )
     with open_notifier(config) as notifier:
         try:
             resolved = notifier.target(target)

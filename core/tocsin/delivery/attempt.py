@@ -2,7 +2,8 @@
 
 It calls the channel's ``deliver`` hook (through ``registry.hook_for(channel)``) under the target's
 timeout, with the target's secrets active for redaction, and never raises: whatever happens becomes an
-:class:`AttemptResult` whose error text is already redacted.
+:class:`AttemptResult` whose error text is already redacted. Its ``warnings`` name the attachments left out
+(at formatting, or because the stored copy is gone now) and any the channel reports (``tocsin.Delivered``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..attachments import checked
 from ..errors import DeliveryError, PermanentError, RetryableError
 from ..secrets import find_secrets, redact, redacting
 
@@ -35,12 +37,14 @@ class AttemptResult:
     retryable: bool = False
     retry_after: float | None = None
     seconds: float = 0.0
+    warnings: tuple[str, ...] = ()
 
 
 async def attempt(hooks: Any, message: Message, target: Target, transport: Transport, timeout: float) -> AttemptResult:
     """Send ``message`` to ``target`` once (``hooks`` is ``registry.hook_for(target.channel)``)."""
     secrets = list(find_secrets(target.options))
     started = time.monotonic()
+    message, left_out = checked(message)  # a stored attachment gone since formatting: left out, not failed
     try:
         with redacting(secrets):
             result = await _call(hooks, message, target, transport, timeout)
@@ -51,8 +55,12 @@ async def attempt(hooks: Any, message: Message, target: Target, transport: Trans
     except Exception as exc:  # a plugin bug: permanent, reported with its type
         error = PermanentError(f"{type(exc).__name__}: {exc}")
     else:
+        told = [redact(str(w), secrets) for w in getattr(result, "warnings", None) or ()]
         return AttemptResult(
-            ok=True, status_code=getattr(result, "status_code", None), seconds=time.monotonic() - started
+            ok=True,
+            status_code=getattr(result, "status_code", None),
+            seconds=time.monotonic() - started,
+            warnings=(*left_out, *told),
         )
     return AttemptResult(
         ok=False,
@@ -61,6 +69,7 @@ async def attempt(hooks: Any, message: Message, target: Target, transport: Trans
         retryable=error.retryable,
         retry_after=getattr(error, "retry_after", None),
         seconds=time.monotonic() - started,
+        warnings=tuple(left_out),
     )
 
 

@@ -241,6 +241,7 @@ class Dispatcher:
         result = await attempt(self._hooks_for(target.channel), row.message, target, self._transport, policy.timeout)
         attempts, now = row.attempts + 1, time.time()
         common = {"attempts": attempts, "status_code": result.status_code, "latency_ms": (now - row.created_at) * 1000}
+        common["warnings"] = result.warnings
         if result.ok:
             await self._call(self.store.finish, row, self.owner, DELIVERED, status_code=result.status_code)
             self._outcome(row, Receipt(row.target, row.channel, Outcome.DELIVERED, **common), True)

@@ -9,7 +9,7 @@ channel plugins: :class:`ChannelContract` (imported on first use, as it needs py
 from typing import Any
 
 from .hostile import HOSTILE_DATA, HOSTILE_STRINGS, MEGABYTE, hostile_event
-from .sinks import HttpSink, Recorded, Reply
+from .sinks import FormPart, HttpSink, Recorded, Reply
 from .toml import dumps as toml_dumps
 from .toml import write_config
 
@@ -18,6 +18,7 @@ __all__ = [
     "HOSTILE_STRINGS",
     "MEGABYTE",
     "ChannelContract",
+    "FormPart",
     "HttpSink",
     "Recorded",
     "Reply",

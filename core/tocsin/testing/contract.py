@@ -26,6 +26,9 @@ What it checks, each as its own test (so a failure names the broken promise):
   failed receipt's error (even when the server quotes the credentials back), or in the logs;
 * retries: 5xx is retried then delivered, 429 waits for ``Retry-After``, 4xx fails at once;
 * template override: a deployment's ``template_dirs/<channel>/default.<part>.j2`` wins;
+* attachments: a channel that declares it carries files (``Channel.max_attachment_bytes > 0``) puts an
+  attached file's bytes on the wire, any other lists its name in the message; a file over the cap (or
+  missing) is left out with a note in the message and a receipt warning, and the alert is delivered;
 * the CLI: ``tocsin test <target>`` sends the sample event;
 * ownership (:mod:`tocsin.testing.ownership`): no hook of the distribution answers for another channel's
   target (a hook-only module's guard-less ``format_message``, an ``async def deliver`` that answers every
@@ -56,6 +59,7 @@ from typing import Any, ClassVar
 import attrs
 import pytest
 
+from ..attachments import Attachment, caps_for
 from ..config import TARGET_KEYS
 from ..errors import ConfigError
 from ..events import EVENT_TYPES, Event
@@ -208,6 +212,13 @@ class ChannelContract(OwnershipChecks):
     def last_headers(self, sink: Any) -> dict[str, str]:
         """The last delivery's headers, lower-cased (empty for channels without any)."""
         return dict(sink.last.headers) if self.http else {}
+
+    def wire_bytes_since(self, sink: Any, since: int) -> bytes:
+        """Everything deliveries put on the wire after the first ``since`` attempts (0 for non-HTTP channels),
+        with attachments decoded (the attachment checks look for a file's bytes in it). HTTP: the bodies."""
+        if not self.http:
+            pytest.skip(f"{type(self).__name__}: non-HTTP channel; override wire_bytes_since() for this check")
+        return b"".join(request.body for request in sink.requests[since:])
 
     def attempts_seen(self, sink: Any) -> int:
         """How many delivery attempts reached the sink so far."""
@@ -501,6 +512,51 @@ class ChannelContract(OwnershipChecks):
         assert receipt.outcome is Outcome.DELIVERED, receipt.error
         wire = self.last_payload(sink).decode("utf-8", "replace") + " ".join(self.last_headers(sink).values())
         assert OVERRIDE_MARKER in wire, "the overridden template's output did not reach the wire"
+
+    # -- attachments --------------------------------------------------------------------------------
+    def carries_files(self, notifier: Notifier) -> bool:
+        """Whether the contract's target sends files: its channel's ``max_attachment_bytes`` (or the
+        target's own ``max_attachment_bytes`` option, where the channel has one) is above 0."""
+        return caps_for(self.channel_info().spec, notifier.target(self.target_name).options).per_file > 0
+
+    def attachment_event(self, *attachments: Attachment) -> Event:
+        return sample_event("job_failed", attachments=attachments)
+
+    def _shown(self, sink: Any) -> str:
+        return self.last_payload(sink).decode("utf-8", "replace") + " ".join(self.last_headers(sink).values())
+
+    def test_attachment_arrives_or_is_listed(self, tocsin_make_notifier: Any, sink: Any) -> None:
+        """An attached file reaches the wire (channels that carry files) or its name is in the message."""
+        notifier = self.notifier(tocsin_make_notifier, sink)
+        data = f"tocsin contract attachment {uuid.uuid4().hex}\n".encode()
+        event = self.attachment_event(Attachment(data=data, name="contract-report.txt"))
+        message = notifier.render(self.target_name, event)
+        stored = json.dumps(message.to_dict(), ensure_ascii=False)
+        assert Message.from_dict(json.loads(stored)) == message, "Message.from_dict(to_dict()) differs"
+        assert data.decode().strip() not in stored, "the Message holds the file's bytes instead of a reference"
+        assert [ref.name for ref in message.attachments] == ["contract-report.txt"], message.attachments
+        before = self.attempts_seen(sink) if self.http else 0
+        receipt = self.receipt(notifier, event)
+        assert receipt.outcome is Outcome.DELIVERED, receipt.error
+        assert not receipt.warnings, receipt.warnings
+        if self.carries_files(notifier):
+            assert data in self.wire_bytes_since(sink, before), "the attached file did not reach the wire"
+        else:
+            assert "contract-report.txt" in self._shown(sink), "the attachment's name is not in the message"
+
+    def test_attachment_over_the_cap_is_left_out_not_failed(self, tocsin_make_notifier: Any, sink: Any) -> None:
+        """A file over the cap (here ``max_attachment_bytes = 64``) is left out: the alert is delivered, the
+        message names the file, the receipt warns; a missing file is left out the same way."""
+        notifier = self.notifier(tocsin_make_notifier, sink, notifications={"max_attachment_bytes": 64})
+        big = b"tocsin-contract-too-large " * 40
+        missing = Path(notifier.config.path).parent / "no-such-file.log"
+        for attachment, word in ((Attachment(data=big, name="too-large.bin"), "too-large.bin"), (missing, "no-such")):
+            before = self.attempts_seen(sink) if self.http else 0
+            receipt = self.receipt(notifier, self.attachment_event(attachment))
+            assert receipt.outcome is Outcome.DELIVERED, f"{word}: {receipt.error}"
+            assert any(word in w and "left out" in w for w in receipt.warnings), receipt.warnings
+            assert word in self._shown(sink), f"the message does not name the left-out file {word}"
+            assert big not in self.wire_bytes_since(sink, before), "the file over the cap was sent"
 
     # -- command line -------------------------------------------------------------------------------
     def test_cli_test_sends_the_sample(self, tocsin_make_notifier: Any, sink: Any) -> None:

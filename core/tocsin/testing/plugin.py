@@ -72,7 +72,8 @@ def tocsin_make_notifier(tmp_path: Path) -> Iterator[NotifierFactory]:
         delivery: Mapping[str, Any] | None = None,
         strict: bool = True,
     ) -> Notifier:
-        data: dict[str, Any] = {"notifications": {**FAST_SETTINGS, **(notifications or {})}}
+        attachments = {"attachment_dir": str(tmp_path / "attachments")}  # never the user's own state folder
+        data: dict[str, Any] = {"notifications": {**FAST_SETTINGS, **attachments, **(notifications or {})}}
         if source:
             data["source"] = dict(source)
         for key, tables in (("events", events), ("users", users)):

@@ -3,12 +3,15 @@
 :class:`HttpSink` is a threaded HTTP/1.1 server (keep-alive) that records every request and answers
 from a script: ``sink.reply(Reply(500), Reply(429, headers={"Retry-After": "1"}), Reply(204))`` answers
 the next three requests in that order, then the default. It also counts requests in flight, so a test
-can check a concurrency cap. :class:`SmtpSink` is an aiosmtpd server (optionally STARTTLS, implicit
-TLS, AUTH) that records every message.
+can check a concurrency cap. ``Recorded.form()`` reads a ``multipart/form-data`` body back into its parts
+(parsed by the ``email`` package, not by the code under test). :class:`SmtpSink` is an aiosmtpd server
+(optionally STARTTLS, implicit TLS, AUTH) that records every message.
 """
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import json
 import threading
 import time
@@ -19,7 +22,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["HttpSink", "Recorded", "Reply"]
+__all__ = ["FormPart", "HttpSink", "Recorded", "Reply"]
 
 
 @attrs.frozen
@@ -45,6 +48,20 @@ class Reply:
 
 
 @attrs.frozen
+class FormPart:
+    """One part of a ``multipart/form-data`` request: field name, file name (for files), type, bytes."""
+
+    name: str | None
+    filename: str | None
+    content_type: str
+    data: bytes
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8")
+
+
+@attrs.frozen
 class Recorded:
     """A request the sink received."""
 
@@ -64,6 +81,30 @@ class Recorded:
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+    def form(self) -> list[FormPart]:
+        """The parts of a ``multipart/form-data`` body, in order (AssertionError for any other body)."""
+        content_type = self.header("content-type") or ""
+        assert content_type.startswith("multipart/form-data"), f"not a multipart body: {content_type!r}"
+        head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+        parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + self.body)
+        assert parsed.is_multipart(), "the multipart body could not be parsed"
+        return [
+            FormPart(
+                part.get_param("name", header="content-disposition"),  # type: ignore[arg-type]
+                part.get_filename(),
+                part.get_content_type(),
+                part.get_payload(decode=True) or b"",  # type: ignore[arg-type]
+            )
+            for part in parsed.iter_parts()  # type: ignore[attr-defined]
+        ]
+
+    def part(self, name: str) -> FormPart:
+        """The multipart part called ``name`` (AssertionError when there is none)."""
+        for part in self.form():
+            if part.name == name:
+                return part
+        raise AssertionError(f"no part {name!r} in the multipart body")
 
 
 class HttpSink:
@@ -90,8 +131,11 @@ class HttpSink:
                 pass
 
             def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+                if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                    body = self._read_chunked()
+                else:
+                    length = int(self.headers.get("Content-Length") or 0)
+                    body = self.rfile.read(length) if length else b""
                 record = Recorded(
                     self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic()
                 )
@@ -119,6 +163,17 @@ class HttpSink:
                 finally:
                     with sink._cond:
                         sink.in_flight -= 1
+
+            def _read_chunked(self) -> bytes:
+                chunks = []
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass  # trailers
+                        return b"".join(chunks)
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
 
             do_POST = do_PUT = do_GET = do_PATCH = do_DELETE = _handle
 
