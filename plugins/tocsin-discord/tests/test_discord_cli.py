@@ -95,7 +95,16 @@ def test_channels_lists_discord_and_its_options(tmp_path):
     [discord] = [c for c in json.loads(result.stdout)["channels"] if c["name"] == "discord"]
     assert discord["distribution"] == "tocsin-discord"
     options = {o["name"]: o for o in discord["options"]}
-    assert list(options) == ["url", "username", "avatar_url", "thread_id", "content", "mention", "mention_when"]
+    assert list(options) == [
+        "url",
+        "username",
+        "avatar_url",
+        "thread_id",
+        "content",
+        "mention",
+        "mention_when",
+        "max_attachment_bytes",
+    ]
     assert options["url"]["secret"] and options["url"]["required"]
     assert options["content"]["default"] is True and options["mention"]["default"] is None
     assert all(o["doc"] for o in options.values())

@@ -5,6 +5,11 @@ Python, whatever the template produced: breaks ``@everyone``/``@here``, applies 
 ``mention`` options, enforces every Discord limit (:mod:`tocsin_discord.limits`) and sets
 ``allowed_mentions`` so that nobody but the configured ``mention`` can be pinged. ``deliver`` posts it
 with ``?wait=true`` (see :func:`deliver`) and turns Discord's error answers into readable reasons.
+
+Attachments go up with the message in one ``multipart/form-data`` request, as Discord's "Uploading Files"
+documents: the JSON payload in the ``payload_json`` part (with an ``attachments`` array naming each file by
+``id``) and each file in a ``files[n]`` part. Discord takes up to 10 files and, by default, 10 MiB in all
+(the ``max_attachment_bytes`` option raises it for boosted servers); files beyond are left out with a note.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections.abc import Awaitable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tocsin import Channel, LocalServers, Message, Response, TemplateError, hookimpl
+from tocsin import Channel, LocalServers, Message, Response, TemplateError, encode_json, hookimpl
 
 from .limits import LIMITS, enforce, neutralize
 from .options import DiscordOptions, Mention
@@ -33,6 +38,8 @@ __all__ = [
 CHANNEL = "discord"
 NOT_FOUND = "webhook not found or token invalid (was it deleted?)"
 _ERROR_TEXT_LIMIT = 1500
+#: Discord's upload limit for a server without boosts: 10 MiB for all files of one message.
+MAX_UPLOAD = 10 * 1024 * 1024
 
 
 @hookimpl
@@ -45,6 +52,9 @@ def tocsin_channels() -> list[Channel]:
             description="Post to a Discord channel through a webhook, as an embed.",
             filters={"discord_escape": escape_markdown, "discord_code": code_block},
             test_options=options_for_tests,
+            max_attachment_bytes=MAX_UPLOAD,
+            max_attachments=10,
+            max_attachments_total_bytes=MAX_UPLOAD,
         )
     ]
 
@@ -136,4 +146,10 @@ def deliver(message: Message, target: Any, transport: Any) -> Awaitable[Response
     params = {"wait": "true"}
     if options.thread_id:
         params["thread_id"] = options.thread_id
-    return transport.post_json(options.url, message.body, params=params, describe_error=describe_error)
+    files = [ref for ref in message.attachments if ref.sent]
+    if not files:
+        return transport.post_json(options.url, message.body, params=params, describe_error=describe_error)
+    payload = {**message.body, "attachments": [{"id": i, "filename": ref.name} for i, ref in enumerate(files)]}
+    parts = [(f"files[{i}]", ref.name, ref.read_bytes(), ref.content_type) for i, ref in enumerate(files)]
+    fields = {"payload_json": encode_json(payload).decode("utf-8")}
+    return transport.post_multipart(options.url, fields, parts, params=params, describe_error=describe_error)

@@ -154,3 +154,11 @@ class DiscordOptions:
         converter=_to_severities,
         metadata={"doc": "Severities whose messages carry the mention: a list, or 'always'."},
     )
+    max_attachment_bytes: int = attrs.field(
+        default=10 * 1024 * 1024,
+        validator=attrs.validators.ge(0),
+        metadata={
+            "doc": "Largest upload, per file and for all files of one message: 10 MiB (Discord's default); "
+            "raise it for a boosted server (50 MiB at level 2, 100 MiB at level 3)."
+        },
+    )

@@ -55,6 +55,12 @@ class TestEmailContract(ChannelContract):
     def last_headers(self, sink: SmtpSink) -> dict[str, str]:
         return {name.lower(): str(value) for name, value in sink.last.items()}
 
+    def wire_bytes_since(self, sink: SmtpSink, since: int) -> bytes:
+        # Each test has its own sink: every mail it accepted, with its attachments decoded.
+        return b"".join(
+            m.raw + b"".join(p.get_payload(decode=True) or b"" for p in m.iter_attachments()) for m in sink.messages
+        )
+
     def attempts_seen(self, sink: SmtpSink) -> int:
         return sink.transactions
 

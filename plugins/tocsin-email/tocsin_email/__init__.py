@@ -3,15 +3,31 @@
 ``format_message`` renders ``email/<event>.subject.j2``, ``.txt.j2`` and ``.html.j2`` (falling back to
 ``email/default.*``) into a secret-free :class:`tocsin.Message`; ``deliver`` sends it with aiosmtplib
 on the event loop, sharing one SMTP session per server between targets (see :mod:`tocsin_email.smtp`).
+
+Attachments travel as multipart/mixed parts around the text + HTML body, up to ``max_attachment_bytes``
+(10 MiB by default) per mail. A server that still refuses the mail as too big (SMTP 552) gets it again
+without the files, and the receipt warns: a log that is too large never costs the alert.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
-from tocsin import Channel, Event, LocalServers, Message, Target, Templates, Transport, hookimpl
+from tocsin import (
+    Channel,
+    Delivered,
+    Event,
+    LocalServers,
+    Message,
+    PermanentError,
+    Target,
+    Templates,
+    Transport,
+    hookimpl,
+)
 
 from .compose import compose, to_mime
 from .options import EmailOptions, server_of
@@ -20,6 +36,9 @@ from .smtp import SmtpConnection
 __all__ = ["EmailOptions", "deliver", "format_message", "options_for_tests", "tocsin_channels"]
 
 CHANNEL = "email"
+#: The default cap for the files of one mail.
+MAX_ATTACHMENTS_BYTES = 10 * 1024 * 1024
+_TOO_BIG = re.compile(r"\b552\b")
 
 
 @hookimpl
@@ -32,6 +51,8 @@ def tocsin_channels() -> list[Channel]:
             description="Email over SMTP: text + HTML, STARTTLS or TLS, AUTH, per-event recipients.",
             personal=True,
             test_options=options_for_tests,
+            max_attachment_bytes=MAX_ATTACHMENTS_BYTES,
+            max_attachments_total_bytes=MAX_ATTACHMENTS_BYTES,
         )
     ]
 
@@ -56,9 +77,20 @@ def deliver(message: Message, target: Target, transport: Transport) -> Awaitable
     return _deliver(message, target, transport)
 
 
-async def _deliver(message: Message, target: Target, transport: Transport) -> None:
+async def _deliver(message: Message, target: Target, transport: Transport) -> Delivered | None:
     sender, recipients, data = to_mime(message)
     server = server_of(target.options)
     connection: Any = transport.shared(server.key(), lambda: SmtpConnection(server))
     timeout = target.timeout if target.timeout is not None else transport.timeout
-    await connection.send(sender, recipients, data, timeout)
+    files = [ref.name for ref in message.attachments if ref.sent]
+    try:
+        await connection.send(sender, recipients, data, timeout)
+    except PermanentError as exc:
+        if not files or not _TOO_BIG.search(str(exc)):
+            raise
+        sender, recipients, data = to_mime(message, attachments=False)
+        await connection.send(sender, recipients, data, timeout)
+        return Delivered(
+            warnings=[f"attachment {name!r} left out: the server refused the mail ({exc})" for name in files]
+        )
+    return None

@@ -3,7 +3,9 @@
 The Message holds everything a person would read and nothing secret: ``subject``, ``text``, ``html``,
 ``recipients`` (the SMTP envelope, Bcc included), ``headers`` (From, Cc, Reply-To, Date, Message-ID, …)
 and ``extra["to"]`` (the To header). :func:`to_mime` turns it into a multipart/alternative
-:class:`email.message.EmailMessage` at delivery time.
+:class:`email.message.EmailMessage` at delivery time; with attachments, a multipart/mixed whose first part
+is that multipart/alternative body and whose next parts are the files (base64, ``Content-Disposition:
+attachment; filename=…``), read from the attachment store.
 """
 
 from __future__ import annotations
@@ -134,8 +136,9 @@ def compose(event: Event, target: Target, templates: Templates) -> Message:
     )
 
 
-def to_mime(message: Message) -> tuple[str, list[str], bytes]:
-    """``(envelope sender, envelope recipients, bytes)`` for ``message``, ready for SMTP.
+def to_mime(message: Message, *, attachments: bool = True) -> tuple[str, list[str], bytes]:
+    """``(envelope sender, envelope recipients, bytes)`` for ``message``, ready for SMTP (without its
+    files when ``attachments`` is false).
 
     Every header value is collapsed to one line again here, so even a hook that edited the Message
     cannot inject a header. Both parts are UTF-8, quoted-printable (7-bit clean for any server).
@@ -152,6 +155,10 @@ def to_mime(message: Message) -> tuple[str, list[str], bytes]:
     mime.set_content(body_text(message.text or ""), subtype="plain", charset="utf-8", cte="quoted-printable")
     if message.html is not None:
         mime.add_alternative(body_text(message.html), subtype="html", charset="utf-8", cte="quoted-printable")
+    for ref in message.attachments if attachments else ():
+        if ref.sent:  # add_attachment wraps the body in multipart/mixed, the alternative part first
+            maintype, _, subtype = ref.content_type.partition(";")[0].strip().partition("/")
+            mime.add_attachment(ref.read_bytes(), maintype=maintype, subtype=subtype, filename=ref.name)
     senders = getattr(mime["From"], "addresses", ()) if mime["From"] is not None else ()
     if len(senders) != 1 or not senders[0].addr_spec:
         raise PermanentError("the message has no single From address")

@@ -146,6 +146,14 @@ class EmailOptions:
     verify: bool = attrs.field(
         default=True, metadata={"doc": "Check the server's TLS certificate. false: test servers only."}
     )
+    max_attachment_bytes: int = attrs.field(
+        default=10 * 1024 * 1024,
+        validator=attrs.validators.ge(0),
+        metadata={
+            "doc": "Largest attachment, per file and for all files of one mail: 10 MiB (base64 makes the mail "
+            "a third bigger); match your server's message size limit."
+        },
+    )
 
     def __attrs_post_init__(self) -> None:
         try:

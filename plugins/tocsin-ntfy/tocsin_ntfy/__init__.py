@@ -9,6 +9,12 @@ Two ways to publish (https://docs.ntfy.sh/publish/), picked by the ``form`` opti
   ``Click``; ``X-Priority`` cannot be mistaken for the RFC 9218 ``Priority`` header proxies add);
 * ``json``: ``POST <url>/`` with ``{"topic", "title", "message", "priority", "tags", "click"}``.
 
+Attachments (https://docs.ntfy.sh/publish/#attach-local-file): ntfy carries one file per notification, sent
+as the body of ``PUT <url>/<topic>`` with ``X-Filename``; the text then travels in the ``X-Message`` header
+(line breaks as ``\n``, which ntfy turns back into new lines), the title, priority, tags and click URL in
+theirs, whichever ``form`` is set. ntfy.sh takes files up to 15 MB; a self-hosted server's
+``attachment-file-size-limit`` may differ: set ``max_attachment_bytes``. Further files are listed, left out.
+
 The title, text and click URL come from the templates ``ntfy/<event>.title.j2``, ``.txt.j2`` and
 ``.click.j2`` (then ``ntfy/default.*``), so a deployment can override any of them by file name.
 """
@@ -21,7 +27,20 @@ from typing import Any, Literal
 
 import attrs
 
-from tocsin import Channel, Event, LocalServers, Message, Response, Secret, Target, Templates, Transport, hookimpl
+from tocsin import (
+    Channel,
+    Delivered,
+    Event,
+    LocalServers,
+    Message,
+    PermanentError,
+    Response,
+    Secret,
+    Target,
+    Templates,
+    Transport,
+    hookimpl,
+)
 
 from . import wire
 
@@ -32,6 +51,8 @@ CHANNEL = "ntfy"
 DEFAULT_PRIORITIES = {"failure": 5, "warning": 4, "success": 3, "info": 2}
 #: The first tag of each message: an emoji short code ntfy shows before the title.
 SEVERITY_TAGS = {"failure": "x", "warning": "warning", "success": "white_check_mark", "info": "information_source"}
+#: ntfy.sh's attachment-file-size-limit (15M), and the self-hosted default.
+MAX_ATTACHMENT = 15 * 1024 * 1024
 _TOPIC = re.compile(r"^[-_A-Za-z0-9]{1,64}$")
 
 
@@ -62,6 +83,11 @@ class NtfyOptions:
     tags: tuple[str, ...] = attrs.field(
         default=(), converter=tuple, metadata={"doc": "Extra tags on every message (emoji short codes or words)."}
     )
+    max_attachment_bytes: int = attrs.field(
+        default=MAX_ATTACHMENT,
+        validator=attrs.validators.ge(0),
+        metadata={"doc": "Largest file attached (one per message): 15 MiB, ntfy.sh's; match your server's limit."},
+    )
 
     def __attrs_post_init__(self) -> None:
         if not self.url.startswith(("https://", "http://")):
@@ -87,6 +113,8 @@ def tocsin_channels() -> list[Channel]:
             templates=Path(__file__).parent / "templates",
             description="Push notifications to phones and desktops through ntfy (ntfy.sh or self-hosted).",
             test_options=options_for_tests,
+            max_attachment_bytes=MAX_ATTACHMENT,
+            max_attachments=1,
         )
     ]
 
@@ -119,6 +147,35 @@ def format_message(event: Event, target: Target, templates: Templates) -> Messag
     return Message.for_event(event, target, text=text or title, headers=headers)
 
 
+async def _upload(message: Message, ref: Any, target: Target, headers: dict[str, Any], transport: Transport) -> Any:
+    """PUT the file as the body, the notification's text and attributes in headers. A server that refuses
+    the file as too large (413: its limit is below ``max_attachment_bytes``) gets the message without it."""
+    options: NtfyOptions = target.options
+    plain_headers = dict(headers)
+    if message.body is not None:  # form = "json": the same attributes, as headers
+        body = message.body
+        fields = {"X-Title": body.get("title"), "X-Priority": body.get("priority"), "X-Click": body.get("click")}
+        fields["X-Tags"] = ",".join(body.get("tags") or [])
+        text = str(body.get("message") or "")
+    else:
+        fields = dict(message.headers)
+        text = message.text or ""
+    headers.update({k: wire.header_value(str(v)) for k, v in fields.items() if v not in (None, "")})
+    headers["X-Message"] = wire.header_value(text.replace("\r\n", "\n").replace("\n", "\\n"))
+    headers["X-Filename"] = wire.header_value(ref.name)
+    url = Secret(f"{options.url.rstrip('/')}/{options.topic.reveal()}")
+    try:
+        return await transport.put_bytes(
+            url, ref.read_bytes(), content_type=ref.content_type, headers=headers, describe_error=describe_error
+        )
+    except PermanentError as exc:
+        if exc.status_code != 413:
+            raise
+        response = await _publish(message, options, plain_headers, transport)
+        warning = f"attachment {ref.name!r} left out: the ntfy server refused it as too large ({exc})"
+        return Delivered(response.status_code, [warning])
+
+
 _HINTS = {
     401: "check the token option",
     403: "the token may not publish to this topic",
@@ -143,10 +200,17 @@ def describe_error(response: Response) -> str | None:
 def deliver(message: Message, target: Target, transport: Transport) -> Any:
     """Publish to the topic: JSON to the server root, or the text with headers to ``<url>/<topic>``."""
     options: NtfyOptions = target.options
-    base = options.url.rstrip("/")
     headers: dict[str, str | Secret] = {}
     if options.token:
         headers["Authorization"] = Secret(f"Bearer {options.token.reveal()}")
+    files = [ref for ref in message.attachments if ref.sent]
+    if files:
+        return _upload(message, files[0], target, headers, transport)
+    return _publish(message, options, headers, transport)
+
+
+def _publish(message: Message, options: NtfyOptions, headers: dict[str, Any], transport: Transport) -> Any:
+    base = options.url.rstrip("/")
     if message.body is not None:
         body = {"topic": options.topic.reveal(), **message.body}
         return transport.post_json(f"{base}/", body, headers=headers, describe_error=describe_error)

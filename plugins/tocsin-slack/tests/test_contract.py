@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from tocsin.testing import ChannelContract, Reply
+import pytest
+
+from tocsin.testing import ChannelContract, HttpSink, Reply
+
+from .test_slack_files import FakeSlack
 
 
 class TestSlackWebhookContract(ChannelContract):
@@ -20,6 +24,11 @@ class TestSlackApiContract(ChannelContract):
     success_reply = Reply(200, {"ok": True, "channel": "C0123456789", "ts": "1700000000.000100"})
     cli = False  # the webhook class runs the CLI checks
     template_folder = "slack"  # both Slack channels render slack/… templates
+
+    @pytest.fixture
+    def sink(self, tocsin_http_sink: HttpSink) -> HttpSink:
+        FakeSlack(tocsin_http_sink)  # answers files.* too, as Slack does, for the attachment checks
+        return tocsin_http_sink
 
     def target_options(self, sink_url: str) -> dict[str, str]:
         return {

@@ -4,6 +4,10 @@ Both render the same Block Kit message from ``slack/<event type>.json.j2`` or ``
 (header with a status mark, a section of fields, the error in a ``` block, a context line with the
 instance and time, a button to the run, and a plain ``text`` fallback), then keep it within Slack's
 limits (:mod:`tocsin_slack.limits`). A ``slack`` target with a ``token`` posts through the Web API too.
+
+Attachments: through the Web API, after the alert, by Slack's external upload flow
+(:mod:`tocsin_slack.files`), as a reply in the alert's thread unless ``files_in_thread = false``; an
+incoming webhook cannot upload, so its message lists the files.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from tocsin import Channel, LocalServers, Message, Secret, TemplateError, hookim
 from tocsin.presentation import STATUS_MARKS
 
 from .answers import api_reason, check_api_answer, check_webhook_answer, webhook_reason
+from .files import upload_files
 from .limits import enforce_limits
 from .mrkdwn import FILTERS, escape
-from .options import SlackApiOptions, SlackOptions, uses_web_api
+from .options import FILE_LIMIT, SlackApiOptions, SlackOptions, uses_web_api
 
 __all__ = [
     "SlackApiOptions",
@@ -33,6 +38,8 @@ CHANNELS = ("slack", "slack-api")
 TEMPLATES = Path(__file__).parent / "templates"
 #: Both channels render the templates in the ``slack/`` folder.
 TEMPLATE_PREFIX = "slack"
+#: Files shared with one alert.
+MAX_FILES = 10
 
 
 @hookimpl
@@ -46,6 +53,8 @@ def tocsin_channels() -> list[Channel]:
             description="Slack incoming webhook (url), or the Web API with token + channel_id; Block Kit messages.",
             filters=dict(FILTERS),
             test_options=lambda servers: [webhook_options_for_tests(servers), api_options_for_tests(servers)],
+            max_attachment_bytes=FILE_LIMIT,  # with a token; a webhook target lists files (SlackOptions)
+            max_attachments=MAX_FILES,
         ),
         Channel(
             "slack-api",
@@ -54,6 +63,8 @@ def tocsin_channels() -> list[Channel]:
             description="Slack Web API chat.postMessage (token + channel_id); Block Kit messages.",
             filters=dict(FILTERS),
             test_options=api_options_for_tests,
+            max_attachment_bytes=FILE_LIMIT,
+            max_attachments=MAX_FILES,
         ),
     ]
 
@@ -93,12 +104,16 @@ def format_message(event: Any, target: Any, templates: Any) -> Message | None:
     return Message.for_event(event, target, body=body)
 
 
+async def _then_upload(posted: Any, files: list[Any], options: Any, transport: Any) -> Any:
+    return await upload_files(await posted, files, options, transport)
+
+
 @hookimpl(trylast=True)
 def deliver(message: Message, target: Any, transport: Any) -> Any:
     """POST the message to the webhook URL, or to chat.postMessage with the bot token."""
     options = target.options
     if uses_web_api(options):
-        return transport.post_json(
+        posted = transport.post_json(
             options.api_url,
             message.body,
             headers={
@@ -108,4 +123,6 @@ def deliver(message: Message, target: Any, transport: Any) -> Any:
             describe_error=api_reason,
             check=check_api_answer,
         )
+        files = [ref for ref in message.attachments if ref.sent]
+        return _then_upload(posted, files, options, transport) if files else posted
     return transport.post_json(options.url, message.body, describe_error=webhook_reason, check=check_webhook_answer)

@@ -19,6 +19,8 @@ __all__ = ["DEFAULT_API_URL", "SlackApiOptions", "SlackOptions", "uses_web_api"]
 #: Where the Web API's chat.postMessage lives; tests point ``api_url`` at a local server instead.
 DEFAULT_API_URL = "https://slack.com/api/chat.postMessage"
 
+#: Slack's limit for one uploaded file (1 GB); the notifier's max_attachment_bytes (50 MiB) usually bites first.
+FILE_LIMIT = 1_000_000_000
 _EMOJI_RE = re.compile(r"^:[a-z0-9_+'\-]+:$")
 _CHANNEL_ID_RE = re.compile(r"^[#@]?[A-Za-z0-9._\-]+$")
 
@@ -75,6 +77,13 @@ class _Appearance:
     )
     button: bool = attrs.field(
         default=True, metadata=_doc("Link to the run with a button (true) or a plain mrkdwn link (false).")
+    )
+    files_in_thread: bool = attrs.field(
+        default=True,
+        metadata=_doc(
+            "Web API: attached files go up as a reply in the alert's thread (true) or into the channel after it "
+            "(false). Needs the files:write scope. Webhooks cannot upload: they list the files."
+        ),
     )
 
 
@@ -149,6 +158,11 @@ class SlackOptions(_Appearance):
     def web_api(self) -> bool:
         """Whether this target posts through the Web API (it has a token) rather than a webhook."""
         return self.token is not None
+
+    @property
+    def max_attachment_bytes(self) -> int:
+        """The core's per-file cap for this target: the Web API uploads files, a webhook only lists them."""
+        return FILE_LIMIT if self.web_api else 0
 
 
 def uses_web_api(options: Any) -> bool:

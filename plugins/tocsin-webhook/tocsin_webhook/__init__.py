@@ -5,6 +5,10 @@ The body is rendered from ``webhook/default.json.j2`` (overridable by file name,
 bytes following Standard Webhooks: ``webhook-id`` is the event id (the same on every retry),
 ``webhook-timestamp`` is fresh on each attempt, ``webhook-signature`` is ``v1,<base64 HMAC-SHA256>``.
 Receivers written in Python check a request with :func:`verify`.
+
+Attachments: the body gets an ``attachments`` list (name, content type, size, sha256, and why a file was
+left out) when the event has files; with ``attachments = "inline"`` each file's bytes are added as
+``content_base64`` at delivery (never stored in the Message), inside the signed bytes.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import tocsin
 from tocsin import Channel, LocalServers, Message, PermanentError, TemplateError, encode_json, hookimpl
 from tocsin.transport import Response, reason_from_body
 
-from .options import RESERVED_HEADERS, WebhookOptions
+from .options import INLINE_MAX_BYTES, RESERVED_HEADERS, WebhookOptions
 from .signing import (
     DEFAULT_TOLERANCE,
     SECRET_PREFIX,
@@ -76,6 +80,8 @@ def tocsin_channels() -> list[Channel]:
             templates=_HERE / "templates",
             description="Signed JSON webhooks (Standard Webhooks): the tocsin.event/v1 document, POST or PUT.",
             test_options=options_for_tests,
+            max_attachment_bytes=INLINE_MAX_BYTES,  # inline only: the target's options decide (see WebhookOptions)
+            max_attachments_total_bytes=4 * INLINE_MAX_BYTES,
         )
     ]
 
@@ -138,6 +144,22 @@ def _describe_error(size: int, response: Response) -> str | None:
     return None
 
 
+def _with_attachments(message: Message, options: WebhookOptions) -> Any:
+    """The body plus its ``attachments`` list (bytes as base64 when inline); a non-object body as it is."""
+    if not message.attachments or not isinstance(message.body, dict):
+        return message.body
+    files = []
+    for ref in message.attachments:
+        entry: dict[str, Any] = {"name": ref.name, "content_type": ref.content_type, "size": ref.size}
+        entry["sha256"] = ref.sha256
+        if ref.omitted:
+            entry["omitted"] = ref.omitted
+        elif options.attachments == "inline":
+            entry["content_base64"] = base64.b64encode(ref.read_bytes()).decode("ascii")
+        files.append(entry)
+    return {**message.body, "attachments": files}
+
+
 @hookimpl(trylast=True)
 def deliver(message: Message, target: Any, transport: Any) -> Any:
     """Send one attempt: serialize, sign those exact bytes with a fresh timestamp, POST or PUT."""
@@ -146,7 +168,7 @@ def deliver(message: Message, target: Any, transport: Any) -> Any:
         msg_id = check_message_id(message.event_id)
     except ValueError as exc:
         raise PermanentError(str(exc)) from None
-    content = encode_body(message.body)
+    content = encode_body(_with_attachments(message, options))
     replaced = {name.lower() for name in options.headers} | set(RESERVED_HEADERS)
     headers: dict[str, Any] = {k: v for k, v in message.headers.items() if k.lower() not in replaced}
     headers.update(options.headers)  # Secret values: the transport reveals them on the wire only

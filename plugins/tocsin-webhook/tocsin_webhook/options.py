@@ -22,6 +22,8 @@ __all__ = ["RESERVED_HEADERS", "WebhookOptions"]
 RESERVED_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature", "content-length", "host")
 # RFC 9110 token characters: what a header name may be made of.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+#: The largest file sent inline by default (base64 makes it a third bigger in the body).
+INLINE_MAX_BYTES = 5 * 1024 * 1024
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
@@ -111,3 +113,23 @@ class WebhookOptions:
             "(searched as given, then under webhook/)."
         },
     )
+    attachments: Literal["list", "inline"] = attrs.field(
+        default="list",
+        metadata={
+            "doc": 'list: the body\'s "attachments" names each file (name, content_type, size, sha256); inline: '
+            "each file's bytes too, base64 in content_base64, inside the signature."
+        },
+    )
+    inline_max_bytes: int = attrs.field(
+        default=INLINE_MAX_BYTES,
+        metadata={"doc": "With attachments = inline: the largest file sent (bigger ones are listed, left out)."},
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.inline_max_bytes < 0:
+            raise ValueError("inline_max_bytes: must not be negative")
+
+    @property
+    def max_attachment_bytes(self) -> int:
+        """The per-file cap the core applies: ``inline_max_bytes`` when inline, else 0 (names only)."""
+        return self.inline_max_bytes if self.attachments == "inline" else 0
