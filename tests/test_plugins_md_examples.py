@@ -216,6 +216,28 @@ def test_enrich_plugin_adds_the_run_link_and_counts_outcomes(tmp_path: Path, toc
     assert enrich.OUTCOMES == {("screen", "delivered"): 2}
 
 
+def test_attach_log_plugin_mails_the_runs_log_with_failures(
+    tmp_path: Path, tocsin_make_notifier, tocsin_smtp_sink, monkeypatch
+) -> None:
+    (tmp_path / "attach_log.py").write_text(FILES["deploy/attach_log.py"])
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "run-7.log").write_text("12:00:07 IOError: disk full\n")
+    monkeypatch.setenv("PIPELINE_LOG_DIR", str(logs))
+    mail = {"name": "mail", "channel": "email", "host": tocsin_smtp_sink.host, "port": tocsin_smtp_sink.port}
+    mail.update({"security": "none", "from": "alerts@example.org", "to": ["ops@example.org"]})
+    notifier = tocsin_make_notifier([mail], notifications={"plugins": ["./attach_log.py"]})
+
+    report = notifier.notify(Event("job_failed", data={"run_id": "run-7"}))
+    assert report.ok and not report["mail"].warnings
+    (log,) = tocsin_smtp_sink.last.iter_attachments()
+    assert (log.get_filename(), log.get_content()) == ("run-7.log", "12:00:07 IOError: disk full\n")
+    notifier.notify(Event("job_completed", data={"run_id": "run-7"}))
+    assert tocsin_smtp_sink.last.get_content_type() == "multipart/alternative", "no log for a success"
+    gone = notifier.notify(Event("job_failed", data={"run_id": "run-8"}))["mail"]
+    assert gone.outcome == "delivered" and "run-8.log" in gone.warnings[0] and "file not found" in gone.warnings[0]
+
+
 # -- 3. options -------------------------------------------------------------------------------------
 def test_options_errors_name_file_and_key(workspace: Workspace) -> None:
     (check,) = workspace.run(EXAMPLES["options-check"])
