@@ -236,11 +236,32 @@ def test_cli_send_attach(tmp_path):
     log = write(tmp_path / "run.log", "the last lines of the log\n")
     csv = write(tmp_path / "rows.csv", "a,b\n")
     env = {"TOCSIN_ATTACHMENT_DIR": str(tmp_path / "store")}
-    result = run_cli("send", "job_failed", "-a", str(log), "--attach", str(csv), "--json-report", cwd=tmp_path, env=env)
+    result = run_cli(
+        "send", "job_failed", "-a", str(log), "--attach", str(csv), "--json-report", "-", cwd=tmp_path, env=env
+    )
     assert result.returncode == 0, result.stderr
-    assert "run.log (26 B); rows.csv (4 B)" in result.stdout  # the console's message, then the JSON report
+    assert "run.log (26 B); rows.csv (4 B)" in result.stdout + result.stderr  # the console's message
     assert json.loads(result.stdout[result.stdout.index("{\n") :])["receipts"][0]["warnings"] == []
     missing = run_cli("send", "job_failed", "-a", str(tmp_path / "nope.log"), cwd=tmp_path, env=env)
     assert missing.returncode == 2
     assert "nope.log" in missing.stderr and "does not exist" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_a_durable_outbox_stores_references_and_the_files_go_after_delivery(tocsin_make_notifier, tmp_path):
+    import sqlite3
+
+    outbox = tmp_path / "outbox.db"
+    notifier = tocsin_make_notifier(
+        [{"name": "console", "channel": "console", "format": "json", "stream": "stderr"}],
+        delivery={"store": f"sqlite:///{outbox}"},
+    )
+    payload = os.urandom(256 * 1024)
+    report = notifier.notify(Event("job_failed", attachments=[Attachment.from_bytes(payload, "dump.bin")]))
+    assert report["console"].outcome is Outcome.DELIVERED
+    (message_json, event_json) = sqlite3.connect(outbox).execute("SELECT message, event FROM deliveries").fetchone()
+    stored = Message.from_dict(json.loads(message_json))
+    assert stored.attachments[0].sha256 == hashlib.sha256(payload).hexdigest()
+    assert len(message_json) + len(event_json) < 10_000, "the outbox row holds the file instead of a reference"
+    assert json.loads(event_json)["attachments"][0]["name"] == "dump.bin"
+    assert not any((tmp_path / "attachments").glob("*/*")), "the delivered file was not released"

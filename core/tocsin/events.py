@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from .attachments import Attachment, AttachmentRef, to_attachments
+from .attachments import to_attachments
 
 __all__ = [
     "EVENT_TYPES",
@@ -228,7 +228,8 @@ class Event:
     source: Source = attrs.field(factory=Source, converter=_to_source)
     id: str = attrs.field(factory=lambda: str(uuid.uuid4()))
     occurred_at: datetime = attrs.field(default=None, converter=_to_aware_utc)
-    attachments: tuple[Attachment | AttachmentRef, ...] = attrs.field(default=(), converter=to_attachments)
+    # Attachment | AttachmentRef items; typed Any so cattrs hands stored dicts to the converter as they are
+    attachments: tuple[Any, ...] = attrs.field(default=(), converter=to_attachments)
 
     def __attrs_post_init__(self) -> None:
         if self.severity is None:

@@ -326,10 +326,11 @@ class Notifier:
 
     def _outcome(self, row: Delivery, receipt: Receipt, final: bool) -> None:
         """From the dispatcher: a delivery's final (or parked) outcome."""
+        if final:  # before the waiter wakes: once the report is out, its files are gone
+            self.attachments.release(row.message.attachments)
         waited = self._tracker.resolve(row.key, receipt)
         if not final:
             return
-        self.attachments.release(row.message.attachments)
         if receipt.outcome is Outcome.FAILED and not waited:
             log.warning("target %s: delivery of event %s failed: %s", row.target, row.event_id, receipt.error)
         self._finished(event_from_dict(row.event, row.event_id, row.message.event_type), row.message, receipt)
