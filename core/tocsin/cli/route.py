@@ -42,6 +42,7 @@ def route(
     severity: str | None,
     user: str | None,
     recipients: Sequence[str],
+    attachments: Sequence[str],  # accepted like send's -a; files never change routing, so they are not read
     targets: Sequence[str],
     subscriptions: Sequence[str],
     as_json: bool,
@@ -52,7 +53,9 @@ def route(
     subs = [_subscription(text) for text in subscriptions] or None
     with open_notifier(config) as notifier:
         try:
-            routes = notifier.route(notifier.prepare(event), targets=list(targets) or None, subscriptions=subs)
+            prepared = notifier.prepare(event)
+            notifier.attachments.release(prepared.attachments)  # a prepare_event hook's files: not needed here
+            routes = notifier.route(prepared, targets=list(targets) or None, subscriptions=subs)
         except ConfigError as exc:
             fail(str(exc))
     rows = [
