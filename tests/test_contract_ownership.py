@@ -192,3 +192,9 @@ class TestAsyncDeliverChannelContract(ChannelContract):
 
     def override_template(self) -> tuple[str, str]:
         pytest.skip("asyncchan renders no template")
+
+    def test_attachment_arrives_or_is_listed(self) -> None:
+        pytest.skip("asyncchan sends the title only: it has no field to list files in")
+
+    def test_attachment_over_the_cap_is_left_out_not_failed(self) -> None:
+        pytest.skip("asyncchan sends the title only: it has no field to list files in")
