@@ -27,6 +27,7 @@ COMMANDS = [
     ("test", ["test", "hook"]),
     ("render", ["render", "hook", "job_failed"]),
     ("check", ["check"]),
+    ("route", ["route", "job_failed"]),
 ]
 
 
@@ -49,6 +50,8 @@ def test_config_and_verbose_work_before_and_after_the_command(
         assert "TOKEN" not in result.stderr
     elif name == "render":
         assert '"label": "from-mine-toml"' in result.stdout
+    elif name == "route":
+        assert "hook" in result.stdout
     else:
         assert result.stdout.startswith(f"{config}: ok (1 target, ")
 

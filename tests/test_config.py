@@ -250,3 +250,15 @@ def test_the_python_api_checks_what_the_file_loader_checks():
         Target("t", "console", events="job_[")
     with pytest.raises(ValueError, match="retry_deadline: must be a finite number of seconds, not nan"):
         Settings(retry_deadline=float("nan"))
+
+
+def test_python_api_reports_a_duplicate_name_even_on_a_broken_target(testchan):
+    from tocsin import Config
+
+    targets = [Target("team", "console"), {"name": "team", "channel": "testchan"}]
+    with pytest.raises(ConfigError) as caught:
+        Notifier(Config(targets=targets))
+    assert caught.value.problems == [
+        "<embedded default>: targets[1].name: duplicate target name 'team' (also targets[0])",
+        "<embedded default>: targets[1].url: required",
+    ]

@@ -532,19 +532,20 @@ def structure_targets(
     """
     problems = Problems()
     result: list[Target] = []
-    names: set[str] = set()
+    seen: dict[str, int] = {}
     for index, target in enumerate(targets):
         at = f"targets[{index}]"
+        name = target.get("name") if isinstance(target, Mapping) else target.name
+        if isinstance(name, str) and name in seen:  # reported whatever else is wrong with either target
+            problems.add(f"{at}.name", f"duplicate target name {name!r} (also targets[{seen[name]}])")
+        elif isinstance(name, str):
+            seen[name] = index
         if isinstance(target, Mapping):
             built = structure_target(target, index, registry, Path.cwd(), problems)
         else:
             built = _check_target(target, at, registry, problems)
-        if built is None:
-            continue
-        if built.name in names:
-            problems.add(f"{at}.name", f"duplicate target name {built.name!r}")
-        names.add(built.name)
-        result.append(built)
+        if built is not None:
+            result.append(built)
     if problems:
         raise ConfigError([f"{label}: {p}" for p in problems])
     return tuple(result)
