@@ -376,6 +376,8 @@ def test_publish_build_makes_a_wheel_with_templates_and_entry_point(workspace: W
 
 def test_tutorial_channel_is_none_of_the_shipped_plugins() -> None:
     """The tutorial's plugin is installed next to every plugin in plugins/: it must not claim their channels."""
+    if not (ROOT / "plugins").is_dir():
+        pytest.skip("compares with the plugins/ folder of a checkout (the core's sdist has none)")
     tutorial = re.search(r"\[project\.entry-points\.tocsin\]\n(\S+) =", FILES["tocsin-pushover/pyproject.toml"])
     assert tutorial is not None
     shipped = set()
