@@ -244,7 +244,7 @@ def test_implicit_tls_against_a_plain_server(tocsin_smtp_sink, tocsin_make_notif
 
 @pytest.mark.parametrize("security", ["starttls", "none"])
 def test_plain_or_starttls_against_an_implicit_tls_port(security, tls_sink, tocsin_make_notifier):
-    receipt = send(tocsin_make_notifier([target(tls_sink, security=security, timeout=1.0)]))
+    receipt = send(tocsin_make_notifier([target(tls_sink, security=security, timeout=3.0)]))
     assert receipt.outcome is Outcome.FAILED and receipt.attempts == 1
     assert "speaks TLS from the first byte" in receipt.error and 'use security = "ssl"' in receipt.error
 
