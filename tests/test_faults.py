@@ -32,11 +32,20 @@ from .conftest import run_cli
 TARGETS = ("a", "b", "c", "d")
 
 
-def config(tmp_path: Path, url: str, *, targets=TARGETS, cap: int = 16, name: str = "tocsin.toml", **delivery) -> Path:
+def config(
+    tmp_path: Path,
+    url: str,
+    *,
+    targets=TARGETS,
+    cap: int = 16,
+    name: str = "tocsin.toml",
+    timeout: float = 5,
+    **delivery,
+) -> Path:
     return write_config(
         tmp_path / name,
         {
-            "notifications": {"max_concurrent_deliveries": cap, "timeout": 5, "retry_backoff_max": 2},
+            "notifications": {"max_concurrent_deliveries": cap, "timeout": timeout, "retry_backoff_max": 2},
             "delivery": {"store": "sqlite:///outbox.db", "poll_interval": 0.1, **delivery},
             "targets": [{"name": name, "channel": "testchan", "url": f"{url}/{name}"} for name in targets],
         },
@@ -114,7 +123,9 @@ def test_a_host_killed_mid_batch_loses_nothing_once_drained(plugin_site, tmp_pat
 def test_two_processes_draining_one_store_never_send_a_row_twice(plugin_site, tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(plugin_site))
     with HttpSink(default=Reply(204, delay=0.005)) as sink:
-        path = config(tmp_path, sink.url, targets=("a", "b"))
+        # A generous attempt timeout: an attempt that timed out on a loaded machine would be parked for the
+        # durable schedule's first wait (5 s) and the drain would end with it pending (exit 75), as documented.
+        path = config(tmp_path, sink.url, targets=("a", "b"), timeout=60)
         notifier = Notifier.from_file(path)
         rows = []
         for i in range(200):
