@@ -22,6 +22,7 @@ from typing import Any
 from tocsin import (
     Channel,
     Event,
+    LocalServers,
     Message,
     PermanentError,
     Response,
@@ -60,8 +61,14 @@ def tocsin_channels() -> list[Channel]:
             templates=Path(__file__).parent / "templates",
             description="Telegram messages from a bot (Bot API sendMessage), in HTML.",
             filters={"telegram_url": safe_url},
+            test_options=options_for_tests,
         )
     ]
+
+
+def options_for_tests(servers: LocalServers) -> dict[str, Any]:
+    """A target posting to ``servers`` (the core's cross-channel suites): the secret is the bot token."""
+    return {"api_url": servers.http_url, "bot_token": f"123456789:{servers.secret}{'A' * 20}", "chat_id": -100123}
 
 
 @hookimpl(trylast=True)

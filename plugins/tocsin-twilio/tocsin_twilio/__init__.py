@@ -32,6 +32,7 @@ from tocsin import (
     Channel,
     DeliveryError,
     Event,
+    LocalServers,
     Message,
     PermanentError,
     Response,
@@ -72,8 +73,20 @@ def tocsin_channels() -> list[Channel]:
             templates=Path(__file__).parent / "templates",
             description="SMS through Twilio's Messages API: a short text per event to each number.",
             filters={"sms_truncate": shorten},
+            test_options=options_for_tests,
         )
     ]
+
+
+def options_for_tests(servers: LocalServers) -> dict[str, Any]:
+    """A target texting through ``servers`` (the core's cross-channel suites): the secret is the auth token."""
+    return {
+        "api_url": servers.http_url,
+        "account_sid": "AC" + "0" * 32,
+        "auth_token": servers.secret,
+        "from": "+14155550100",
+        "to": ["+14155550101"],
+    }
 
 
 @hookimpl(trylast=True)
