@@ -24,6 +24,7 @@ from typing import Any
 from tocsin import (
     Channel,
     Event,
+    Limit,
     LocalServers,
     Message,
     Response,
@@ -34,7 +35,7 @@ from tocsin import (
     hookimpl,
 )
 
-from .limits import ALERT_ONLY, dedup_key, fit_event
+from .limits import ALERT_ONLY, DEDUP_KEY_LIMIT, FIELD_LIMIT, MAX_EVENT_BYTES, SUMMARY_LIMIT, dedup_key, fit_event
 from .options import DEFAULT_ACTIONS, DEFAULT_SEVERITIES, PagerDutyOptions
 
 __all__ = ["CHANNEL", "DEFAULT_ACTIONS", "DEFAULT_SEVERITIES", "PagerDutyOptions", "describe_error"]
@@ -52,6 +53,12 @@ def tocsin_channels() -> list[Channel]:
             PagerDutyOptions,
             templates=Path(__file__).parent / "templates",
             description="PagerDuty Events API v2: failures trigger alerts, the same run's success resolves them.",
+            limits=(
+                Limit("body.payload.summary", SUMMARY_LIMIT, one_line=True),
+                Limit("body.dedup_key", DEDUP_KEY_LIMIT, one_line=True),
+                Limit("body.payload.source", FIELD_LIMIT, one_line=True),
+                Limit("wire", MAX_EVENT_BYTES + 1024, "bytes"),  # 512 KB with the routing key
+            ),
             test_options=options_for_tests,
         )
     ]

@@ -32,6 +32,7 @@ from tocsin import (
     Channel,
     DeliveryError,
     Event,
+    Limit,
     LocalServers,
     Message,
     PermanentError,
@@ -73,6 +74,7 @@ def tocsin_channels() -> list[Channel]:
             templates=Path(__file__).parent / "templates",
             description="SMS through Twilio's Messages API: a short text per event to each number.",
             filters={"sms_truncate": shorten},
+            limits=(Limit("text", BODY_LIMIT, "utf16"),),
             test_options=options_for_tests,
         )
     ]
