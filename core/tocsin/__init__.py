@@ -40,6 +40,7 @@ from .secrets import Secret
 from .templating import Templates
 from .text import escape_markdown, markdown_code, safe_url, truncate, truncate_middle, utf16_head, utf16_len
 from .transport import FilePart, Response, Transport, encode_json
+from .urls import UrlParts, split_url
 
 try:
     __version__ = version("tocsin")
@@ -86,6 +87,7 @@ __all__ = [
     "Templates",
     "TocsinError",
     "Transport",
+    "UrlParts",
     "User",
     "__version__",
     "encode_json",
@@ -96,6 +98,7 @@ __all__ = [
     "safe_url",
     "sample_event",
     "severity_for",
+    "split_url",
     "truncate",
     "truncate_middle",
     "utf16_head",

@@ -41,6 +41,7 @@ from .structure import (
     structure_value,
     suggest,
 )
+from .urls import expand_url
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -471,6 +472,9 @@ def structure_target(
     at = f"targets[{index}]"
     if not isinstance(entry, Mapping):
         problems.add(at, f"expected a table, got {describe(entry)}")
+        return None
+    entry = expand_url(entry, at, registry, problems)  # url = "discord://…": channel and options from it
+    if entry is None:
         return None
     before = len(problems)
     name = entry.get("name")

@@ -19,6 +19,7 @@ from ..messages import Message, Outcome, Receipt, Report
 from ..notifier import Notifier
 from ..samples import sample_data, sample_event
 from ..secrets import find_secrets, redact
+from ..urls import url_targets
 from .common import EXIT_FAILED, EXIT_OK, build_event, config_option, event_options, fail, open_notifier
 
 __all__ = ["EXIT_PENDING", "deliver_and_report", "render", "send", "test"]
@@ -130,6 +131,13 @@ json_report_option = click.option(
     metavar="NAME",
     help="Send only to this target (repeatable), whatever its routing rules.",
 )
+@click.option(
+    "--to",
+    "urls",
+    multiple=True,
+    metavar="URL",
+    help="Send only to this one-line target (repeatable): discord://, slack://, jsons://, mailtos://, ntfys://, …",
+)
 @json_report_option
 @config_option
 def send(
@@ -142,6 +150,7 @@ def send(
     recipients: Sequence[str],
     attachments: Sequence[str],
     targets: Sequence[str],
+    urls: Sequence[str],
     json_report: str | None,
     config: str | None,
 ) -> None:
@@ -151,7 +160,15 @@ def send(
     2: bad config or usage; 130/143: interrupted (SIGINT/SIGTERM), after printing the report so far.
     """
     event = build_event(event_type, data, json_file, title, severity, user, recipients, attachments=attachments)
+    if urls and targets:
+        fail("give --to URL or --target NAME, not both")
     notifier = open_notifier(config)
+    if urls:  # only these one-line targets (with their default rules), none of the configured ones
+        try:
+            extra = url_targets(urls, notifier.registry)
+        except ValueError as exc:
+            fail(str(exc))
+        deliver_and_report(notifier, lambda: notifier.submit(event, subscriptions=[], extra_targets=extra), json_report)
     deliver_and_report(notifier, lambda: notifier.submit(event, targets=list(targets) or None), json_report)
 
 

@@ -43,10 +43,11 @@ class ReceivedMessage(EmailMessage):
 
     ``mail_from`` and ``rcpt_tos`` are the envelope (MAIL FROM / RCPT TO, which is where Bcc
     recipients show); ``raw`` the bytes as received; ``tls`` whether the session was encrypted;
-    ``login`` the user that authenticated, if any.
+    ``login`` the user that authenticated, if any; ``ehlo`` the name the client gave in EHLO/HELO.
     """
 
     mail_from: str = ""
+    ehlo: str = ""
     rcpt_tos: list[str]
     raw: bytes = b""
     tls: bool = False
@@ -326,6 +327,7 @@ class _Handler:
         message.raw = raw
         message.tls = session.ssl is not None or server.transport.get_extra_info("sslcontext") is not None
         message.login = session.auth_data if isinstance(session.auth_data, str) else None
+        message.ehlo = session.host_name or ""
         with self.sink._cond:
             self.sink.messages.append(message)
             self.sink._cond.notify_all()

@@ -21,6 +21,7 @@ from typing import Any
 
 from tocsin import Channel, LocalServers, Message, Response, TemplateError, encode_json, hookimpl
 
+from . import urls
 from .limits import LIMITS, enforce, neutralize
 from .options import DiscordOptions, Mention
 from .text import clip, code_block, escape_markdown
@@ -55,6 +56,8 @@ def tocsin_channels() -> list[Channel]:
             max_attachment_bytes=MAX_UPLOAD,
             max_attachments=10,
             max_attachments_total_bytes=MAX_UPLOAD,
+            schemes=urls.SCHEMES,
+            from_url=urls.from_url,
         )
     ]
 

@@ -105,6 +105,30 @@ def test_starttls_from_an_smtp_url_with_tls_required(starttls_sink, tocsin_make_
     assert starttls_sink.wait_for(1)[0].tls
 
 
+def test_lettre_opportunistic_tls_and_ehlo_name(starttls_sink, tocsin_smtp_sink, tocsin_make_notifier):
+    """lettre's smtp_url whole: ?tls=opportunistic upgrades when offered, goes on in the clear when not;
+    the path is the EHLO name."""
+    login = f"{quote(USER, safe='')}:{quote(PASSWORD, safe='')}"
+    upgraded = {
+        **target(starttls_sink, name="tls"),
+        "smtp_url": f"smtp://{login}@127.0.0.1:{starttls_sink.port}/client.example.org?tls=opportunistic",
+        "ca_file": str(starttls_sink.ca_file),
+    }
+    plain = {
+        **target(tocsin_smtp_sink, name="plain"),
+        "smtp_url": f"smtp://127.0.0.1:{tocsin_smtp_sink.port}/?tls=opportunistic",
+    }
+    for table in (upgraded, plain):
+        for key in ("host", "port", "security"):
+            del table[key]
+    notifier = tocsin_make_notifier([upgraded, plain])
+    report = notifier.notify(sample_event("job_failed"))
+    assert report.ok and len(report.delivered) == 2, report
+    mail = starttls_sink.wait_for(1)[0]
+    assert mail.tls and mail.login == USER and mail.ehlo == "client.example.org"
+    assert not tocsin_smtp_sink.wait_for(1)[0].tls
+
+
 def test_verify_false_accepts_an_untrusted_certificate(tls_sink, tocsin_make_notifier):
     notifier = tocsin_make_notifier([target(tls_sink, security="ssl", user=USER, password=PASSWORD, verify=False)])
     assert send(notifier).outcome is Outcome.DELIVERED

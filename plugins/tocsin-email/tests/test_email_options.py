@@ -26,6 +26,8 @@ def problems(tocsin_make_notifier: Any, **options: Any) -> str:
         ("smtp://u:p@smtp.example.org:587?tls=required", "smtp.example.org", 587, "starttls", "u", "p"),
         ("smtp://u:p@smtp.example.org?tls=starttls", "smtp.example.org", 587, "starttls", "u", "p"),
         ("smtps://u:p@smtp.gmail.com", "smtp.gmail.com", 465, "ssl", "u", "p"),
+        ("smtp://u:p@smtp.example.org?tls=opportunistic", "smtp.example.org", 587, "opportunistic", "u", "p"),
+        ("smtps://u:p@smtp.example.org/?tls=opportunistic", "smtp.example.org", 465, "ssl", "u", "p"),
         ("SMTPS://me%40example.org:p%40ss%3Aw%2Frd%25@[::1]:4650", "::1", 4650, "ssl", "me@example.org", "p@ss:w/rd%"),
     ],
 )
@@ -33,6 +35,13 @@ def test_smtp_url_forms(url, host, port, security, user, password):
     server = parse_smtp_url(url)
     assert (server.host, server.port, server.security, server.user) == (host, port, security, user)
     assert (server.password.reveal() if server.password else None) == password
+
+
+def test_smtp_url_ehlo_name_in_the_path():
+    assert parse_smtp_url("smtp://relay/client.example.org").ehlo_name == "client.example.org"
+    assert parse_smtp_url("smtp://relay:25/").ehlo_name is None
+    with pytest.raises(ValueError, match="only /<EHLO name>"):
+        parse_smtp_url("smtp://relay/not a name")
 
 
 def test_a_parsed_server_never_shows_its_password():
@@ -95,7 +104,7 @@ def test_config_errors_name_the_key(options, expected, tocsin_make_notifier):
 
 def test_a_bad_smtp_url_is_never_repeated(tocsin_make_notifier):
     secret = "Hunter2-Secret-Value"
-    for url in (f"https://u:{secret}@h", f"smtp://u:{secret}@h:70000", f"smtp://u:{secret}@h/path"):
+    for url in (f"https://u:{secret}@h", f"smtp://u:{secret}@h:70000", f"smtp://u:{secret}@h/no%20name"):
         text = problems(tocsin_make_notifier, smtp_url=url)
         assert "targets[0].smtp_url:" in text and secret not in text
 

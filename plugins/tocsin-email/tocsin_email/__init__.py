@@ -29,6 +29,7 @@ from tocsin import (
     hookimpl,
 )
 
+from . import urls
 from .compose import compose, to_mime
 from .options import EmailOptions, server_of
 from .smtp import SmtpConnection
@@ -53,6 +54,8 @@ def tocsin_channels() -> list[Channel]:
             test_options=options_for_tests,
             max_attachment_bytes=MAX_ATTACHMENTS_BYTES,
             max_attachments_total_bytes=MAX_ATTACHMENTS_BYTES,
+            schemes=urls.SCHEMES,
+            from_url=urls.from_url,
         )
     ]
 

@@ -7,6 +7,7 @@ The server is given either as one secret URL (``smtp_url``) or as discrete optio
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -19,13 +20,19 @@ from .addresses import Mailbox, header_text, parse_mailbox
 
 __all__ = ["DEFAULT_PORTS", "EmailOptions", "Server", "parse_smtp_url", "server_of"]
 
-Security = Literal["none", "ssl", "starttls"]
+Security = Literal["none", "ssl", "starttls", "opportunistic"]
 #: The port each security mode uses unless told otherwise.
-DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+DEFAULT_PORTS = {"starttls": 587, "opportunistic": 587, "ssl": 465, "none": 25}
+# lettre's forms (SmtpTransport::from_url): smtp:// plain, ?tls=required STARTTLS, ?tls=opportunistic
+# STARTTLS when offered, smtps:// TLS whatever tls= says; plus tocsin's older spellings.
 _URL_TLS = {
-    "smtp": {"": "none", "none": "none", "no": "none", "off": "none", "required": "starttls", "starttls": "starttls"},
-    "smtps": {"": "ssl", "ssl": "ssl", "implicit": "ssl", "required": "ssl"},
+    "smtp": {
+        **{"": "none", "none": "none", "no": "none", "off": "none"},
+        **{"required": "starttls", "starttls": "starttls", "opportunistic": "opportunistic"},
+    },
+    "smtps": {"": "ssl", "ssl": "ssl", "implicit": "ssl", "required": "ssl", "opportunistic": "ssl"},
 }
+_HOSTNAME = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)$")
 
 
 def _addresses(value: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
@@ -45,6 +52,7 @@ class Server:
     password: Secret | None = None
     ca_file: str | None = None
     verify: bool = True
+    ehlo_name: str | None = None
 
     @property
     def label(self) -> str:
@@ -56,14 +64,17 @@ class Server:
         """A digest naming this server and login, for sharing one connection between targets."""
         password = self.password.reveal() if self.password is not None else ""
         parts = (self.host.lower(), self.port, self.security, self.user, password, self.ca_file, self.verify)
+        parts += (self.ehlo_name,)
         return "tocsin-email:" + hashlib.sha256(repr(parts).encode("utf-8", "replace")).hexdigest()
 
 
 def parse_smtp_url(url: str) -> Server:
-    """``smtp://host:25``, ``smtp://user:pass@host:587?tls=required``, ``smtps://user:pass@host:465``.
+    """lettre's ``smtp_url`` syntax (``SmtpTransport::from_url``), whole.
 
-    Credentials are percent-decoded. ``smtp://`` is plain SMTP unless ``?tls=required`` (STARTTLS);
-    ``smtps://`` is implicit TLS. Error messages never repeat the URL.
+    ``smtp://host`` is plain SMTP (port 25); ``?tls=required`` STARTTLS (587); ``?tls=opportunistic``
+    STARTTLS when the server offers it, else plain (587); ``smtps://`` TLS from the first byte (465).
+    ``user:password@`` (percent-decoded) logs in; a path names the client in EHLO
+    (``smtp://host/client.example.org``). Error messages never repeat the URL.
     """
     try:
         parts = urlsplit(url.strip())
@@ -75,8 +86,9 @@ def parse_smtp_url(url: str) -> Server:
         raise ValueError("smtp_url: must start with smtp:// or smtps://")
     if not parts.hostname:
         raise ValueError("smtp_url: no host name (smtp://host:port)")
-    if parts.path not in ("", "/") or parts.fragment:
-        raise ValueError("smtp_url: nothing may follow host:port but ?tls=...")
+    ehlo = unquote(parts.path.strip("/")) or None
+    if parts.fragment or (ehlo is not None and not _HOSTNAME.match(ehlo)):
+        raise ValueError("smtp_url: after host:port only /<EHLO name> (a host name) and ?tls=... may follow")
     tls = ""
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         if key != "tls":
@@ -97,6 +109,7 @@ def parse_smtp_url(url: str) -> Server:
         security=security,  # type: ignore[arg-type]
         user=user,
         password=Secret(password) if password is not None else None,
+        ehlo_name=ehlo,
     )
 
 
@@ -122,20 +135,24 @@ class EmailOptions:
     smtp_url: Secret | None = attrs.field(
         default=None,
         metadata={
-            "doc": "The server as one URL, instead of host/port/security/user/password: smtp://host:25, "
-            "smtp://user:pass@host:587?tls=required (STARTTLS), smtps://user:pass@host:465 (TLS)."
+            "doc": "The server as one URL (lettre's syntax), instead of host/port/security/user/password: "
+            "smtp://host:25, smtp://user:pass@host:587?tls=required (STARTTLS) or ?tls=opportunistic, "
+            "smtps://user:pass@host:465 (TLS); a path is the EHLO name: smtp://host/client.example.org."
         },
     )
     host: str | None = attrs.field(default=None, metadata={"doc": "SMTP server host name (unless smtp_url)."})
     port: int | None = attrs.field(
         default=None, metadata={"doc": 'Port: default 587, or 465 with security = "ssl", 25 with "none".'}
     )
-    security: Literal["none", "ssl", "starttls"] | None = attrs.field(
+    security: Literal["none", "ssl", "starttls", "opportunistic"] | None = attrs.field(
         default=None,
         metadata={
             "doc": "starttls (default: plain connection upgraded, port 587), ssl (TLS from the start, "
-            "port 465) or none (no encryption: local relays only)."
+            "port 465), opportunistic (STARTTLS when offered, else plain) or none (no encryption)."
         },
+    )
+    ehlo_name: str | None = attrs.field(
+        default=None, metadata={"doc": "The name this client gives in EHLO (default: the machine's name)."}
     )
     user: str | None = attrs.field(default=None, metadata={"doc": "Login for SMTP AUTH (needs password)."})
     password: Secret | None = attrs.field(default=None, metadata={"doc": "Password for SMTP AUTH."})
@@ -184,6 +201,8 @@ class EmailOptions:
                 raise ValueError("password: required when user is set")
             if self.password is not None and self.user is None:
                 raise ValueError("user: required when password is set")
+        if self.ehlo_name is not None and not _HOSTNAME.match(self.ehlo_name):
+            raise ValueError("ehlo_name: must be a host name (like client.example.org) or an [address]")
         if self.port is not None and not 1 <= self.port <= 65535:
             raise ValueError("port: must be from 1 to 65535")
         if self.ca_file is not None and not Path(self.ca_file).expanduser().is_file():
@@ -204,7 +223,9 @@ def server_of(options: EmailOptions) -> Server:
     ca_file = str(Path(options.ca_file).expanduser()) if options.ca_file else None
     if options.smtp_url is not None:
         server = parse_smtp_url(options.smtp_url.reveal())
-        return attrs.evolve(server, ca_file=ca_file, verify=options.verify)
+        return attrs.evolve(
+            server, ca_file=ca_file, verify=options.verify, ehlo_name=server.ehlo_name or options.ehlo_name
+        )
     security: Security = options.security or "starttls"
     return Server(
         host=options.host or "",
@@ -214,4 +235,5 @@ def server_of(options: EmailOptions) -> Server:
         password=options.password,
         ca_file=ca_file,
         verify=options.verify,
+        ehlo_name=options.ehlo_name,
     )

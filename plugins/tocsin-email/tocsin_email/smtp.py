@@ -109,6 +109,7 @@ class SmtpConnection:
             timeout=timeout,
             use_tls=server.security == "ssl",
             start_tls=False,
+            local_hostname=server.ehlo_name,
             tls_context=self._tls if server.security == "ssl" else None,
         )
         self._client = client
@@ -122,18 +123,19 @@ class SmtpConnection:
                 ) from None
             raise
         self.opened += 1
-        if server.security == "starttls":
+        if server.security in ("starttls", "opportunistic"):
             await client.ehlo()
-            if not client.supports_extension("starttls"):
+            if client.supports_extension("starttls"):
+                await client.starttls(tls_context=self._tls)
+            elif server.security == "starttls":  # opportunistic (lettre's Tls::Opportunistic) goes on in the clear
                 raise _Mismatch(
                     f'{server.label} does not offer STARTTLS: use security = "none" or a server with STARTTLS '
                     '(if this port speaks TLS from the first byte, as 465 does, use security = "ssl")'
                 )
-            await client.starttls(tls_context=self._tls)
         if server.user is not None:
             await client.ehlo()  # (again after STARTTLS: what the server said in the clear is forgotten)
             if not client.supports_extension("auth"):
-                if server.security == "none" and client.supports_extension("starttls"):
+                if server.security in ("none", "opportunistic") and client.supports_extension("starttls"):
                     raise _Mismatch(f'{server.label} offers AUTH only after STARTTLS: use security = "starttls"')
                 raise _Mismatch(f"{server.label} does not offer AUTH: remove user/password, or check host and port")
             password = server.password.reveal() if server.password is not None else ""

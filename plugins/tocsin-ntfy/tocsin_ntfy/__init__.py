@@ -42,7 +42,7 @@ from tocsin import (
     hookimpl,
 )
 
-from . import wire
+from . import urls, wire
 
 __all__ = ["DEFAULT_PRIORITIES", "SEVERITY_TAGS", "NtfyOptions", "options_for_tests"]
 
@@ -115,6 +115,8 @@ def tocsin_channels() -> list[Channel]:
             test_options=options_for_tests,
             max_attachment_bytes=MAX_ATTACHMENT,
             max_attachments=1,
+            schemes=urls.SCHEMES,
+            from_url=urls.from_url,
         )
     ]
 

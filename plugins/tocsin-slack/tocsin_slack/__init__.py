@@ -18,6 +18,7 @@ from typing import Any
 from tocsin import Channel, LocalServers, Message, Secret, TemplateError, hookimpl
 from tocsin.presentation import STATUS_MARKS
 
+from . import urls
 from .answers import api_reason, check_api_answer, check_webhook_answer, webhook_reason
 from .files import upload_files
 from .limits import enforce_limits
@@ -55,6 +56,8 @@ def tocsin_channels() -> list[Channel]:
             test_options=lambda servers: [webhook_options_for_tests(servers), api_options_for_tests(servers)],
             max_attachment_bytes=FILE_LIMIT,  # with a token; a webhook target lists files (SlackOptions)
             max_attachments=MAX_FILES,
+            schemes=urls.SCHEMES,
+            from_url=urls.from_url,
         ),
         Channel(
             "slack-api",

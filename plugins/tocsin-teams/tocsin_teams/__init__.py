@@ -20,6 +20,7 @@ import attrs
 
 from tocsin import Channel, LocalServers, Message, Secret, TemplateError, hookimpl
 
+from . import urls
 from .answers import check_answer, describe_error
 from .escape import teams_escape, teams_plain
 from .limits import DEFAULT_MAX_BYTES, card_context, fallback_payload, fit_payload, parse_mention, payload_problem
@@ -94,6 +95,8 @@ def tocsin_channels() -> list[Channel]:
             description="Microsoft Teams: Adaptive Cards to a Workflows webhook (or legacy MessageCards).",
             filters={"teams_escape": teams_escape, "teams_plain": teams_plain},
             test_options=options_for_tests,
+            schemes=urls.SCHEMES,
+            from_url=urls.from_url,
         )
     ]
 

@@ -24,6 +24,7 @@ import tocsin
 from tocsin import Channel, LocalServers, Message, PermanentError, TemplateError, encode_json, hookimpl
 from tocsin.transport import Response, reason_from_body
 
+from . import urls
 from .options import INLINE_MAX_BYTES, RESERVED_HEADERS, WebhookOptions
 from .signing import (
     DEFAULT_TOLERANCE,
@@ -82,6 +83,8 @@ def tocsin_channels() -> list[Channel]:
             test_options=options_for_tests,
             max_attachment_bytes=INLINE_MAX_BYTES,  # inline only: the target's options decide (see WebhookOptions)
             max_attachments_total_bytes=4 * INLINE_MAX_BYTES,
+            schemes=urls.SCHEMES,
+            from_url=urls.from_url,
         )
     ]
 
