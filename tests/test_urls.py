@@ -79,6 +79,29 @@ def test_split_url_decodes_parts_and_keeps_plus():
                 "to": ["ci@example.org"],
             },
         ),
+        (
+            "mmosts://bot@chat.example.org/Hook-Key-1?channel=town-square",
+            {
+                "channel": "mattermost",
+                "url": "https://chat.example.org/hooks/Hook-Key-1",
+                "channel_name": "town-square",
+                "username": "bot",
+            },
+        ),
+        (
+            "mmost://chat.example.org:8065/sub/k2",
+            {"channel": "mattermost", "url": "http://chat.example.org:8065/sub/hooks/k2"},
+        ),
+        (
+            "pagerduty://0123456789abcdef0123456789ABCDEF@api-key/db01/backup?group=prod",
+            {
+                "channel": "pagerduty",
+                "routing_key": "0123456789abcdef0123456789ABCDEF",
+                "source": "db01",
+                "component": "backup",
+                "group": "prod",
+            },
+        ),
     ],
 )
 def test_each_channel_reads_apprise_urls(url, expected):

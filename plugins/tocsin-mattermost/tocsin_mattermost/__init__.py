@@ -28,6 +28,7 @@ from tocsin import (
     hookimpl,
 )
 
+from . import urls
 from .answers import DISABLED_STATUS, describe_error
 from .limits import LIMITS, POST_TEXT, enforce
 from .markdown import FILTERS
@@ -54,6 +55,8 @@ def tocsin_channels() -> list[Channel]:
                 Limit("body.attachments[].fields[].value", LIMITS["field_value"]),
             ),
             test_options=options_for_tests,
+            schemes=urls.SCHEMES,
+            from_url=urls.from_url,
         )
     ]
 

@@ -35,6 +35,7 @@ from tocsin import (
     hookimpl,
 )
 
+from . import urls
 from .limits import ALERT_ONLY, DEDUP_KEY_LIMIT, FIELD_LIMIT, MAX_EVENT_BYTES, SUMMARY_LIMIT, dedup_key, fit_event
 from .options import DEFAULT_ACTIONS, DEFAULT_SEVERITIES, PagerDutyOptions
 
@@ -60,6 +61,8 @@ def tocsin_channels() -> list[Channel]:
                 Limit("wire", MAX_EVENT_BYTES + 1024, "bytes"),  # 512 KB with the routing key
             ),
             test_options=options_for_tests,
+            schemes=urls.SCHEMES,
+            from_url=urls.from_url,
         )
     ]
 
