@@ -132,6 +132,12 @@ def expand_url(
         return table
     try:
         info = channel_for_scheme(scheme, registry)
+    except ValueError as exc:
+        if "channel" in table:  # not a one-line target: the channel's own check of its url will say what is wrong
+            return table
+        problems.add(f"{at}.url", str(exc))
+        return None
+    try:
         if "channel" in table and table["channel"] != info.spec.name:
             raise ValueError(f"a {scheme}:// URL is for channel {info.spec.name!r}, not {table['channel']!r}")
         assert info.spec.from_url is not None
