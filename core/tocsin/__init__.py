@@ -19,6 +19,7 @@ from .attachments import Attachment, AttachmentRef
 from .channel import Channel, Limit, LocalServers, NoOptions
 from .config import Config, DeliverySettings, Settings, Target, load_config
 from .delivery import QueueFullError, Submission
+from .digest import DIGEST_REASONS, DIGEST_TYPE, digest_event
 from .errors import (
     ConfigError,
     DeliveryError,
@@ -48,6 +49,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     __version__ = "0.0.0"
 
 __all__ = [
+    "DIGEST_REASONS",
+    "DIGEST_TYPE",
     "EVENT_TYPES",
     "Attachment",
     "AttachmentRef",
@@ -90,6 +93,7 @@ __all__ = [
     "UrlParts",
     "User",
     "__version__",
+    "digest_event",
     "encode_json",
     "escape_markdown",
     "hookimpl",

@@ -15,6 +15,9 @@ Three output kinds, each with its own escaping, all sharing the loaders and comp
   data can never break the document; the result is parsed before it is returned.
 * ``html`` — autoescaped.
 * ``text`` (``txt``, ``subject``, ``md`` and any other part) — as written; ``subject`` is one line.
+
+A ``digest`` event (:func:`tocsin.digest_event`) also gets ``digest`` in its context
+(:func:`tocsin.digest.digest_view`: count, omitted, reason, group, since, until and the listed events).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import attrs
 import jinja2
 from markupsafe import Markup
 
+from .digest import DIGEST_TYPE, digest_view
 from .errors import TemplateError
 from .presentation import format_duration, format_size, format_time, template_context
 from .secrets import Secret
@@ -227,6 +231,8 @@ class Templates:
                 f"template {exc.name or names[0]!r} line {exc.lineno}: {exc.message} (target {target.name!r})"
             ) from None
         context = template_context(event, target)
+        if event.type == DIGEST_TYPE:
+            context["digest"] = digest_view(event)
         if extra:
             context.update(extra)
         try:
