@@ -39,7 +39,18 @@ from .routing import Routes, Subscription
 from .samples import sample_event
 from .secrets import Secret
 from .templating import Templates
-from .text import escape_markdown, markdown_code, safe_url, truncate, truncate_middle, utf16_head, utf16_len
+from .text import (
+    escape_markdown,
+    fit_json,
+    json_safe,
+    markdown_code,
+    safe_url,
+    terminal_safe,
+    truncate,
+    truncate_middle,
+    utf16_head,
+    utf16_len,
+)
 from .transport import FilePart, Response, Transport, encode_json
 from .urls import UrlParts, split_url
 
@@ -96,13 +107,16 @@ __all__ = [
     "digest_event",
     "encode_json",
     "escape_markdown",
+    "fit_json",
     "hookimpl",
+    "json_safe",
     "load_config",
     "markdown_code",
     "safe_url",
     "sample_event",
     "severity_for",
     "split_url",
+    "terminal_safe",
     "truncate",
     "truncate_middle",
     "utf16_head",

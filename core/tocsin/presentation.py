@@ -6,6 +6,7 @@ the same on Discord, Slack, Teams and email: the same fields, in the same order,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .events import Event, Severity
-from .text import truncate
+from .text import number_text, truncate
 
 if TYPE_CHECKING:
     from .config import Target
@@ -57,6 +58,13 @@ _FIELD_ORDER: tuple[tuple[str, str, str], ...] = (
     ("run_id", "Run ID", "text"),
     ("job_id", "Job ID", "text"),
 )
+#: What every channel's templates get at most, whatever the data: the fields shown (one more says how
+#: many were left out), each field's value, the title and the description, in characters. Channels cut
+#: further to their platform's limits; ``data`` and ``error`` are passed as they are.
+MAX_FIELDS = 100
+FIELD_VALUE_LIMIT = 2_000
+TITLE_LIMIT = 2_000
+DESCRIPTION_LIMIT = 10_000
 _NOT_FIELDS = {"error", "url", "run_url", "dataset_url", "traceback", "title", "message", "description"}
 _URL_KEYS = ("run_url", "url", "dataset_url", "dashboard_url")
 
@@ -71,14 +79,17 @@ class Field:
 
 
 def format_duration(seconds: Any) -> str:
-    """``3725`` → ``"1h 02m 05s"``; ``42.5`` → ``"42.5s"``; strings are kept as they are."""
+    """``3725`` → ``"1h 02m 05s"``; ``42.5`` → ``"42.5s"``; strings are kept as they are; NaN and
+    ±Infinity read ``"NaN"``/``"Infinity"``/``"-Infinity"``."""
     if isinstance(seconds, str):
         try:
             seconds = float(seconds)
         except ValueError:
             return seconds
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
-        return str(seconds)
+        return text_of(seconds)
+    if isinstance(seconds, float) and not math.isfinite(seconds):
+        return number_text(seconds)
     if seconds < 60:
         return f"{seconds:g}s" if seconds == int(seconds) else f"{seconds:.1f}s"
     total = round(seconds)
@@ -93,14 +104,17 @@ def format_duration(seconds: Any) -> str:
 
 
 def format_size(size: Any) -> str:
-    """``1536`` → ``"1.5 KiB"``; strings (``"12 GB"``) are kept as they are."""
+    """``1536`` → ``"1.5 KiB"``; strings (``"12 GB"``) are kept as they are; NaN and ±Infinity read
+    ``"NaN"``/``"Infinity"``/``"-Infinity"``."""
     if isinstance(size, str):
         try:
             size = float(size)
         except ValueError:
             return size
     if not isinstance(size, (int, float)) or isinstance(size, bool):
-        return str(size)
+        return text_of(size)
+    if isinstance(size, float) and not math.isfinite(size):
+        return number_text(size)
     units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
     value = float(size)
     for unit in units:
@@ -127,7 +141,14 @@ def format_time(value: Any) -> str:
     return str(value)
 
 
-_FORMATTERS = {"text": str, "duration": format_duration, "size": format_size, "time": format_time}
+def text_of(value: Any) -> str:
+    """A value as a person reads it: ``str``, but non-finite floats as ``NaN``/``Infinity``/``-Infinity``."""
+    if isinstance(value, float):
+        return number_text(value)
+    return str(value)
+
+
+_FORMATTERS = {"text": text_of, "duration": format_duration, "size": format_size, "time": format_time}
 
 
 def _scalar(value: Any) -> bool:
@@ -136,7 +157,11 @@ def _scalar(value: Any) -> bool:
 
 def event_fields(event: Event) -> list[Field]:
     """The event's data as labelled fields: the standard ones first, then any other scalar keys, then the
-    attachments (``run.log (12.0 KiB)``, with why one was left out for this target)."""
+    attachments (``run.log (12.0 KiB)``, with why one was left out for this target).
+
+    At most :data:`MAX_FIELDS` data fields (then one ``More`` field says how many were left out), each
+    value cut to :data:`FIELD_VALUE_LIMIT` characters.
+    """
     data = event.data
     fields = []
     for key, label, kind in _FIELD_ORDER:
@@ -144,12 +169,20 @@ def event_fields(event: Event) -> list[Field]:
         if value is not None and _scalar(value):
             fields.append(Field(key, label, _FORMATTERS[kind](value)))
     known = {key for key, _, _ in _FIELD_ORDER} | _NOT_FIELDS
+    left_out = 0
     for key, value in data.items():
         if key not in known and value is not None and _scalar(value):
-            fields.append(Field(key, key.replace("_", " ").capitalize(), str(value)))
+            if len(fields) >= MAX_FIELDS:
+                left_out += 1
+                continue
+            label = truncate(key.replace("_", " ").capitalize(), 100)
+            fields.append(Field(key, label, text_of(value)))
+    fields = [attrs.evolve(f, value=truncate(f.value, FIELD_VALUE_LIMIT)) for f in fields]
+    if left_out:
+        fields.append(Field("more", "More", f"{left_out} more field{'s' if left_out != 1 else ''} not shown"))
     if event.attachments:
         labels = [a.label() if hasattr(a, "label") else a.name for a in event.attachments]
-        fields.append(Field("attachments", "Attachments", "; ".join(labels)))
+        fields.append(Field("attachments", "Attachments", truncate("; ".join(labels), FIELD_VALUE_LIMIT)))
     return fields
 
 
@@ -169,6 +202,13 @@ def safe_options(options: Any) -> dict[str, Any]:
     return {f.name: getattr(options, f.name) for f in attrs.fields(type(options))}
 
 
+def _description(event: Event) -> str | None:
+    text = event.data.get("description") or event.data.get("message")
+    if text is None or text == "":
+        return event.known.description if event.known else None
+    return truncate(text_of(text), DESCRIPTION_LIMIT)
+
+
 def template_context(event: Event, target: Target) -> dict[str, Any]:
     """What every template sees: the event, its parts, presentation helpers and the target."""
     severity = event.severity
@@ -176,7 +216,7 @@ def template_context(event: Event, target: Target) -> dict[str, Any]:
         "event": event,
         "type": event.type,
         "data": event.data,
-        "title": event.title,
+        "title": truncate(event.title, TITLE_LIMIT),
         "severity": severity.value,
         "user": event.user,
         "source": event.source,
@@ -189,8 +229,6 @@ def template_context(event: Event, target: Target) -> dict[str, Any]:
         "color_int": int(SEVERITY_COLORS[severity], 16),
         "timestamp": event.occurred_at.isoformat().replace("+00:00", "Z"),
         "occurred_at": event.occurred_at,
-        "description": event.data.get("description")
-        or event.data.get("message")
-        or (event.known.description if event.known else None),
+        "description": _description(event),
         "target": {"name": target.name, "channel": target.channel, "options": safe_options(target.options)},
     }

@@ -36,7 +36,7 @@ from .digest import DIGEST_TYPE, digest_view
 from .errors import TemplateError
 from .presentation import format_duration, format_size, format_time, template_context
 from .secrets import Secret
-from .text import truncate
+from .text import json_safe, number_text, truncate
 
 if TYPE_CHECKING:
     from .config import Target
@@ -73,12 +73,21 @@ def _json_default(value: Any) -> Any:
 
 
 def to_json(value: Any) -> RawJson:
-    """Any value as JSON text (strings escaped, non-ASCII kept, datetimes ISO)."""
+    """Any value as JSON text (strings escaped, non-ASCII kept, datetimes ISO); never fails: NaN and
+    ±Infinity become the strings ``"NaN"``/``"Infinity"``/``"-Infinity"`` and nesting deeper than 64
+    levels a string saying so (:func:`tocsin.text.json_safe`)."""
     if isinstance(value, jinja2.Undefined):
         return RawJson("null")
     if isinstance(value, RawJson):
         return value
-    return RawJson(json.dumps(value, ensure_ascii=False, default=_json_default, allow_nan=False))
+    try:
+        return RawJson(json.dumps(value, ensure_ascii=False, default=_json_default, allow_nan=False))
+    except (ValueError, RecursionError):  # NaN/Infinity, or nesting too deep: the one rule in tocsin.text
+        return RawJson(json.dumps(json_safe(value, _json_default), ensure_ascii=False, allow_nan=False))
+
+
+def _human(value: Any) -> Any:
+    return number_text(value) if isinstance(value, float) else value
 
 
 def _concat_json(parts: Iterable[str]) -> RawJson:
@@ -163,8 +172,9 @@ class Templates:
         }
         if kind == "json":
             options["finalize"] = to_json
-        elif kind == "html":
-            options["autoescape"] = True
+        else:
+            options["finalize"] = _human  # NaN/±Infinity read "NaN"/"Infinity"/"-Infinity", as in JSON
+            options["autoescape"] = kind == "html"
         env = jinja2.Environment(**options)
         if kind == "json":
             # What a template writes is JSON text already: a block it renders ({{ super() }},

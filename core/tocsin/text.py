@@ -1,4 +1,5 @@
-"""Text primitives channels need to keep within platform limits: measure, cut, and vet URLs.
+"""Text primitives channels need to keep within platform limits: measure, cut, vet URLs, and make any
+value safe for JSON and for a terminal.
 
 Chat platforms (Discord, Slack, Teams clients) measure strings in UTF-16 code units, like JavaScript's
 ``length``: an emoji outside the BMP counts 2. Counting that way is never less than counting code
@@ -6,19 +7,34 @@ points, so a text cut to fit by ``utf16=True`` fits by either measure.
 
 :func:`escape_markdown` makes event data show as written where a platform renders CommonMark
 (Mattermost, Gotify's markdown mode); each channel adds what its own dialect needs (mentions, tokens).
+
+Odd values are decided here, once: a non-finite float (NaN, ±Infinity, which JSON cannot hold) is the
+string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"`` in JSON (:func:`json_safe`) and the same word in text
+(:func:`number_text`); nesting deeper than :data:`MAX_JSON_DEPTH` becomes a string saying so. Text for a
+terminal (:func:`terminal_safe`) has every control character but newline and tab, every bidi override
+and every lone surrogate shown as a visible escape, so event data can never move the cursor, recolour
+the terminal, set its title (ANSI/OSC) or reorder what is shown.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "TRUNCATION_MARK",
     "escape_markdown",
+    "fit_json",
+    "json_safe",
     "markdown_code",
+    "number_text",
     "safe_url",
+    "terminal_safe",
     "truncate",
     "truncate_middle",
     "utf16_head",
@@ -156,3 +172,138 @@ def markdown_code(value: Any, limit: int = 4000) -> str:
     body = _BACKTICK_RUN.sub("`" + _ZWSP, text).strip("\n")
     budget = max(0, limit - 2 * len(_FENCE) - 2)
     return f"{_FENCE}\n{truncate_middle(body, budget)}\n{_FENCE}"
+
+
+#: Nesting deeper than this (lists and tables in event data) is shown as a string, not followed.
+MAX_JSON_DEPTH = 64
+
+
+def number_text(value: float) -> str:
+    """``"NaN"``, ``"Infinity"`` or ``"-Infinity"`` for a non-finite float; ``str(value)`` otherwise."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return str(value)
+
+
+def json_safe(value: Any, default: Callable[[Any], Any] | None = None, _depth: int = 0) -> Any:
+    """``value`` as data ``json.dumps(..., allow_nan=False)`` accepts, whatever it holds.
+
+    Non-finite floats become ``"NaN"``/``"Infinity"``/``"-Infinity"``; tuples and sets lists; keys
+    strings; other objects go through ``default`` (else ``str``); nesting deeper than
+    :data:`MAX_JSON_DEPTH` becomes ``"… (nested deeper than 64 levels)"``.
+    """
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else number_text(value)
+    if _depth >= MAX_JSON_DEPTH:
+        return f"{TRUNCATION_MARK} (nested deeper than {MAX_JSON_DEPTH} levels)"
+    if isinstance(value, Mapping):
+        return {_key(k): json_safe(v, default, _depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [json_safe(v, default, _depth + 1) for v in value]
+    converted = default(value) if default is not None else str(value)
+    if converted is value:
+        return str(value)
+    return json_safe(converted, default, _depth + 1)
+
+
+def _key(key: Any) -> str:
+    if isinstance(key, float):
+        return number_text(key)
+    return key if isinstance(key, str) else str(key)
+
+
+# C0 controls but \t and \n, DEL, C1 controls, bidi embeddings/overrides/isolates/marks, lone surrogates.
+_TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_safe(text: Any) -> str:
+    """``text`` fit to print on a terminal: control characters (but newline and tab), bidi controls
+    and lone surrogates shown as ``\\x1b``/``\\u202e``-style escapes, so data cannot drive the terminal."""
+    text = "" if text is None else str(text)
+    return _TERMINAL_UNSAFE.sub(_escape, text.replace("\r\n", "\n"))
+
+
+def json_size(document: Any) -> int:
+    """The UTF-8 bytes of ``document`` as compact JSON."""
+    return len(json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace"))
+
+
+def fit_json(document: Any, max_bytes: int, *, floor: int = 64) -> tuple[Any, bool]:
+    """``(document, cut)``: ``document`` within ``max_bytes`` of compact UTF-8 JSON, and whether it was cut.
+
+    The longest strings are cut first (each ending in ``…``, never below ``floor`` characters); if that is
+    not enough, the largest lists and tables (not the top level) are replaced, largest first, by a string
+    ``"… (N items not shown)"``. The input is not changed. A document that cannot be made to fit (its
+    top level alone is too big) is returned as small as it got.
+    """
+    size = json_size(document)
+    if size <= max_bytes:
+        return document, False
+    doc = json.loads(json.dumps(document, ensure_ascii=False))  # a deep copy of plain JSON data
+    for _ in range(10_000):
+        excess = size - max_bytes
+        if excess <= 0:
+            return doc, True
+        leaf = _longest_string(doc)
+        if leaf is None or len(leaf[0][leaf[1]]) <= floor:
+            break
+        parent, key = leaf
+        text = parent[key]
+        parent[key] = truncate(text, max(floor, min(len(text) // 2, len(text) - excess)))
+        size = json_size(doc)
+    while size > max_bytes:
+        box = _largest_container(doc)
+        if box is None:
+            break
+        parent, key = box
+        count = len(parent[key])
+        parent[key] = f"{TRUNCATION_MARK} ({count} item{'s' if count != 1 else ''} not shown)"
+        size = json_size(doc)
+    return doc, True
+
+
+def _slots(node: Any) -> Any:
+    if isinstance(node, dict):
+        return node.items()
+    if isinstance(node, list):
+        return enumerate(node)
+    return ()
+
+
+def _longest_string(doc: Any) -> tuple[Any, Any] | None:
+    best: tuple[Any, Any] | None = None
+    best_len = -1
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        for key, value in _slots(node):
+            if isinstance(value, str):
+                if len(value) > best_len:
+                    best, best_len = (node, key), len(value)
+            elif isinstance(value, (dict, list)):
+                stack.append(value)
+    return best
+
+
+def _largest_container(doc: Any) -> tuple[Any, Any] | None:
+    best: tuple[Any, Any] | None = None
+    best_size = -1
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        for key, value in _slots(node):
+            if isinstance(value, (dict, list)) and value:
+                size = json_size(value)
+                if size > best_size:
+                    best, best_size = (node, key), size
+                stack.append(value)
+    return best

@@ -23,6 +23,7 @@ import httpx
 
 from .errors import PermanentError, RetryableError
 from .secrets import Secret, active_secrets, redact, reveal
+from .text import json_safe
 
 __all__ = ["FilePart", "Response", "Transport", "parse_retry_after", "reason_from_body"]
 
@@ -101,8 +102,14 @@ def _reason(response: Response, limit: int) -> str:
 
 
 def encode_json(body: Any) -> bytes:
-    """JSON bytes, UTF-8; falls back to ASCII escapes if the data holds unpaired surrogates."""
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """JSON bytes, UTF-8; falls back to ASCII escapes if the data holds unpaired surrogates. Never fails
+    on odd values: NaN/±Infinity become ``"NaN"``/``"Infinity"``/``"-Infinity"``, other objects their
+    text, nesting deeper than 64 levels a string (:func:`tocsin.text.json_safe`)."""
+    try:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (ValueError, TypeError, RecursionError):
+        body = json_safe(body)
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:

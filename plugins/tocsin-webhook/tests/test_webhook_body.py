@@ -65,16 +65,16 @@ def test_every_sample_event_matches_the_schema(tocsin_make_notifier, tocsin_samp
 
 def test_hostile_data_arrives_whole_as_valid_signed_json(tocsin_http_sink, tocsin_make_notifier, tocsin_hostile_event):
     event = tocsin_hostile_event("job_failed")
-    report = tocsin_make_notifier([hook(tocsin_http_sink.url)]).notify(event)
+    report = tocsin_make_notifier([hook(tocsin_http_sink.url, max_bytes=10_485_760)]).notify(event)
     assert report["hook"].outcome == "delivered"
     request = tocsin_http_sink.last
 
-    assert len(request.body) > 1024 * 1024  # the 1 MB error is sent, not cut: a webhook has no platform limit
+    assert len(request.body) > 1024 * 1024  # under a 10 MB max_bytes the 1 MB error is sent whole
     body = standardwebhooks.Webhook(SECRET).verify(request.body, request.headers)
     assert verify(request.body, request.headers, SECRET) == body
     jsonschema.Draft202012Validator(json_schema()).validate(body)
     assert body["data"] == event.data  # quotes, newlines, NUL, non-BMP, 40+ extra fields: all exact
-    assert body["title"] == event.title
+    assert body["title"] == event.title[:1999] + "…"  # titles are cut at 2,000 characters for every channel
     assert body["user"]["name"] == event.user.name
     assert body["source"]["instance"] == event.source.instance
     assert "🎉" in request.text  # UTF-8 on the wire, not \\u escapes
@@ -82,6 +82,19 @@ def test_hostile_data_arrives_whole_as_valid_signed_json(tocsin_http_sink, tocsi
     assert request.path == "/"
     assert "x-injected" not in request.headers and "bcc" not in request.headers
     assert set(request.headers) >= {"webhook-id", "webhook-timestamp", "webhook-signature", "content-type"}
+
+
+def test_the_body_is_bounded_by_max_bytes_with_a_visible_mark(tocsin_http_sink, tocsin_make_notifier):
+    # Before: a 5.5 MB body was sent as it was. Now: 256 KiB by default, cut where it is biggest.
+    data = {"log": "L" * 5_500_000, "keys": {f"k{i}": i for i in range(10_000)}, "run_name": "nightly"}
+    report = tocsin_make_notifier([hook(tocsin_http_sink.url)]).notify(Event("job_failed", data=data))
+    assert report["hook"].outcome == "delivered"
+    request = tocsin_http_sink.last
+    assert len(request.body) <= 262_144
+    body = standardwebhooks.Webhook(SECRET).verify(request.body, request.headers)
+    jsonschema.Draft202012Validator(json_schema()).validate(body)
+    assert body["truncated"] is True and body["data"]["run_name"] == "nightly"
+    assert body["data"]["log"].startswith("LLL") and body["data"]["log"].endswith("…")
 
 
 def test_lone_surrogates_are_escaped_and_the_signature_still_holds(tocsin_http_sink, tocsin_make_notifier):
@@ -119,7 +132,8 @@ def test_an_override_can_extend_the_default_and_add_fields(tocsin_make_notifier,
         '{% block extra %}, "team": {{ "data-eng" }}, "note": {{ data.note }}{% endblock %}',
     )
     notifier = tocsin_make_notifier(
-        [hook("https://example.org/hook")], notifications={"template_dirs": [str(tmp_path / "tpl")]}
+        [hook("https://example.org/hook", max_bytes=10_485_760)],
+        notifications={"template_dirs": [str(tmp_path / "tpl")]},
     )
     event = tocsin_hostile_event("job_failed")
     body = notifier.render("hook", event).body

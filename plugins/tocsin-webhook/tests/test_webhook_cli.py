@@ -120,7 +120,7 @@ def test_check_and_channels(tmp_path):
     channel = next(c for c in json.loads(listed.stdout)["channels"] if c["name"] == "webhook")
     assert channel["distribution"] == "tocsin-webhook"
     options = {o["name"]: o for o in channel["options"]}
-    assert list(options) == ["url", "method", "headers", "secret", "template", "attachments", "inline_max_bytes"]
+    assert list(options) == ["url", "method", "headers", "secret", "max_bytes", "template", "attachments", "inline_max_bytes"]
     assert options["url"]["required"] and options["url"]["secret"]
     assert options["headers"]["secret"] and options["secret"]["secret"]
     assert options["method"]["default"] == "POST"

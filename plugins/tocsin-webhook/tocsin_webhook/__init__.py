@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import tocsin
-from tocsin import Channel, LocalServers, Message, PermanentError, TemplateError, encode_json, hookimpl
+from tocsin import Channel, Limit, LocalServers, Message, PermanentError, TemplateError, encode_json, fit_json, hookimpl
 from tocsin.transport import Response, reason_from_body
 
 from . import urls
@@ -85,6 +85,7 @@ def tocsin_channels() -> list[Channel]:
             max_attachments_total_bytes=4 * INLINE_MAX_BYTES,
             schemes=urls.SCHEMES,
             from_url=urls.from_url,
+            limits=(Limit("wire", 262_144, unit="bytes"),),  # max_bytes' default
         )
     ]
 
@@ -126,9 +127,20 @@ def format_message(event: Any, target: Any, templates: Any) -> Message | None:
         body = templates.render_json(event, target, name=_template_name(templates, target, name), extra=extra)
     else:
         body = templates.render_json(event, target, extra=extra)
+    body = bounded(body, target.options.max_bytes)
     return Message.for_event(
         event, target, body=body, headers={"content-type": "application/json", "webhook-id": event.id}
     )
+
+
+def bounded(body: Any, max_bytes: int) -> Any:
+    """``body`` within ``max_bytes`` of compact JSON: cut by :func:`tocsin.fit_json`; an object that was cut
+    gets ``"truncated": true``, so a receiver can tell."""
+    room = max_bytes - len(',"truncated":true') if isinstance(body, dict) else max_bytes
+    fitted, cut = fit_json(body, room)
+    if cut and isinstance(fitted, dict):
+        fitted["truncated"] = True
+    return fitted
 
 
 def _describe_error(size: int, response: Response) -> str | None:

@@ -73,6 +73,16 @@ def _check_secret(_instance: Any, _attribute: Any, value: Secret | None) -> None
         raise ValueError(f"secret: {exc}") from None
 
 
+#: The bounds ``max_bytes`` may be set within.
+MAX_BYTES_RANGE = (4_096, 10_485_760)
+
+
+def _check_max_bytes(value: int) -> None:
+    low, high = MAX_BYTES_RANGE
+    if not low <= value <= high:
+        raise ValueError(f"max_bytes: must be from {low} to {high}, not {value}")
+
+
 def _check_template(_instance: Any, _attribute: Any, value: str | None) -> None:
     if value is not None and not value.strip():
         raise ValueError("template: is empty (leave the key out to use webhook/default.json.j2)")
@@ -103,6 +113,14 @@ class WebhookOptions:
         validator=_check_secret,
         metadata={
             "doc": "Signing key (Standard Webhooks): whsec_<base64> or a raw string. Unset: requests are not signed."
+        },
+    )
+    max_bytes: int = attrs.field(
+        default=262_144,
+        validator=lambda _i, _a, v: _check_max_bytes(v),
+        metadata={
+            "doc": "Largest body sent, in bytes (default 256 KiB): a bigger one has its longest strings cut "
+            '(ending in "…"), then its largest lists/tables replaced, and "truncated": true added.'
         },
     )
     template: str | None = attrs.field(
