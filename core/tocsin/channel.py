@@ -33,13 +33,14 @@ class Limit:
     ``[]`` for every item of a list — ``"text"``, ``"subject"``, ``"html"``, ``"headers.X-Title"``,
     ``"body.content"``, ``"body.embeds[].title"`` — or ``"wire"``: the bytes of one delivery as the
     receiver gets them (an HTTP request's body, a mail's bytes, the text printed). ``max`` is the most
-    units allowed (``chars``: code points, ``utf16``: UTF-16 code units, ``bytes``: UTF-8 bytes);
+    units allowed (``chars``: code points, ``utf16``: UTF-16 code units, ``bytes``: UTF-8 bytes,
+    ``items``: entries of a list);
     ``one_line`` forbids CR and LF (a one-line title or header). A missing path is not an error.
     """
 
     where: str
     max: int | None = None
-    unit: Literal["chars", "utf16", "bytes"] = "chars"
+    unit: Literal["chars", "utf16", "bytes", "items"] = "chars"
     one_line: bool = False
 
 

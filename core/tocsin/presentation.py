@@ -65,6 +65,8 @@ MAX_FIELDS = 100
 FIELD_VALUE_LIMIT = 2_000
 TITLE_LIMIT = 2_000
 DESCRIPTION_LIMIT = 10_000
+#: Characters of each part of the event's ``user`` and ``source`` (names, host, URL).
+PART_LIMIT = 500
 _NOT_FIELDS = {"error", "url", "run_url", "dataset_url", "traceback", "title", "message", "description"}
 _URL_KEYS = ("run_url", "url", "dataset_url", "dashboard_url")
 
@@ -202,6 +204,18 @@ def safe_options(options: Any) -> dict[str, Any]:
     return {f.name: getattr(options, f.name) for f in attrs.fields(type(options))}
 
 
+def _bounded(value: Any) -> Any:
+    """A copy of ``value`` (a User or Source) with every string attribute cut to :data:`PART_LIMIT`."""
+    if value is None or not attrs.has(type(value)):
+        return value
+    changes = {
+        f.name: truncate(getattr(value, f.name), PART_LIMIT)
+        for f in attrs.fields(type(value))
+        if isinstance(getattr(value, f.name), str) and len(getattr(value, f.name)) > PART_LIMIT
+    }
+    return attrs.evolve(value, **changes) if changes else value
+
+
 def _description(event: Event) -> str | None:
     text = event.data.get("description") or event.data.get("message")
     if text is None or text == "":
@@ -218,8 +232,8 @@ def template_context(event: Event, target: Target) -> dict[str, Any]:
         "data": event.data,
         "title": truncate(event.title, TITLE_LIMIT),
         "severity": severity.value,
-        "user": event.user,
-        "source": event.source,
+        "user": _bounded(event.user),
+        "source": _bounded(event.source),
         "subject": event.subject,
         "fields": event_fields(event),
         "error": event.data.get("error"),

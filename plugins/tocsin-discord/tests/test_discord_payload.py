@@ -256,3 +256,12 @@ def test_error_with_code_fences_cannot_escape_its_block(tocsin_make_notifier, to
     assert block.count("```") == 2  # only the block's own fences
     assert block[4:-4].replace(ZWSP, "") == error  # the text is all there, its backtick runs broken
     assert "@" + ZWSP + "everyone" in block
+
+
+def test_content_and_embed_title_are_one_line(tocsin_make_notifier, tocsin_http_sink):
+    # Before: a title with CR/LF (from the data) kept them in the one-line content and the embed title.
+    event = Event("job_failed", title="Backup failed:\r\nnas\n\n@everyone  twice", data={"run_name": "x\ny"})
+    body = send(tocsin_make_notifier, tocsin_http_sink, event).json()
+    for text in (body["content"], body["embeds"][0]["title"]):
+        assert "\n" not in text and "\r" not in text, text
+    assert body["embeds"][0]["title"].endswith("Backup failed: nas @\u200beveryone twice")

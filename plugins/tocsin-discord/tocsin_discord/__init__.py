@@ -22,7 +22,7 @@ from typing import Any
 from tocsin import Channel, LocalServers, Message, Response, TemplateError, encode_json, hookimpl
 
 from . import urls
-from .limits import LIMITS, enforce, neutralize
+from .limits import CHANNEL_LIMITS, LIMITS, enforce, neutralize
 from .options import DiscordOptions, Mention
 from .text import clip, code_block, escape_markdown
 
@@ -58,6 +58,7 @@ def tocsin_channels() -> list[Channel]:
             max_attachments_total_bytes=MAX_UPLOAD,
             schemes=urls.SCHEMES,
             from_url=urls.from_url,
+            limits=CHANNEL_LIMITS,
         )
     ]
 

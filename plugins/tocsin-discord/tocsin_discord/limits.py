@@ -17,7 +17,7 @@ import tocsin
 
 from .text import MARK, ZWSP, clip, neutralize_mass_mentions, size
 
-__all__ = ["LIMITS", "embed_text_size", "enforce", "neutralize", "safe_url"]
+__all__ = ["CHANNEL_LIMITS", "LIMITS", "embed_text_size", "enforce", "neutralize", "one_line", "safe_url"]
 
 LIMITS = {
     "content": 2000,
@@ -32,6 +32,19 @@ LIMITS = {
     "total": 6000,
     "username": 80,
 }
+#: The same limits, declared to the core (``Channel(limits=...)``) so its hostile-input suite checks them.
+CHANNEL_LIMITS = (
+    tocsin.Limit("body.content", LIMITS["content"], "utf16", one_line=True),
+    tocsin.Limit("body.username", LIMITS["username"], "utf16"),
+    tocsin.Limit("body.embeds", LIMITS["embeds"], "items"),
+    tocsin.Limit("body.embeds[].title", LIMITS["title"], "utf16", one_line=True),
+    tocsin.Limit("body.embeds[].description", LIMITS["description"], "utf16"),
+    tocsin.Limit("body.embeds[].fields", LIMITS["fields"], "items"),
+    tocsin.Limit("body.embeds[].fields[].name", LIMITS["field_name"], "utf16"),
+    tocsin.Limit("body.embeds[].fields[].value", LIMITS["field_value"], "utf16"),
+    tocsin.Limit("body.embeds[].footer.text", LIMITS["footer"], "utf16"),
+    tocsin.Limit("body.embeds[].author.name", LIMITS["author"], "utf16"),
+)
 # Not a documented embed limit: a longer URL is dropped rather than risk a rejected message.
 MAX_URL = 2048
 # Floors when shrinking for the 6000 total: keep some of every description and field value.
@@ -39,6 +52,12 @@ _DESCRIPTION_FLOOR = 256
 _VALUE_FLOOR = 64
 _URL_KEYS = {"url", "icon_url", "avatar_url"}
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
+
+
+def one_line(value: Any) -> str:
+    """``value`` on one line: CR, LF and every other run of whitespace become one space (the message's
+    ``content`` and an embed's ``title`` are one line; a newline there would break or forge layout)."""
+    return " ".join(("" if value is None else str(value)).split())
 
 
 def safe_url(value: Any) -> str | None:
@@ -88,7 +107,7 @@ def enforce(body: dict[str, Any]) -> dict[str, Any]:
         if body["content"] is None or str(body["content"]).strip() == "":
             del body["content"]
         else:
-            body["content"] = clip(body["content"], LIMITS["content"])
+            body["content"] = clip(one_line(body["content"]), LIMITS["content"])
     embeds = body.get("embeds")
     if embeds is None:
         body.pop("embeds", None)
@@ -114,7 +133,7 @@ def _embed(raw: dict[str, Any]) -> dict[str, Any]:
     embed = dict(raw)
     for key, limit in (("title", LIMITS["title"]), ("description", LIMITS["description"])):
         if key in embed:
-            text = clip(embed[key], limit)
+            text = clip(one_line(embed[key]) if key == "title" else embed[key], limit)
             if text:
                 embed[key] = text
             else:

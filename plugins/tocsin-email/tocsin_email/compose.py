@@ -84,7 +84,8 @@ def message_id(event: Event, target: Target, domain: str) -> str:
 
 
 def _context(event: Event) -> dict[str, Any]:
-    """What the email templates see on top of the standard context: bounded error, fields, title."""
+    """What the email templates see on top of the standard context: bounded error, fields, title and
+    last step (the standard ``description`` is bounded by the core)."""
     error = event.data.get("error")
     error_text = None if error is None or error == "" else str(error)
     fields = event_fields(event)[:MAX_FIELDS]
@@ -95,6 +96,7 @@ def _context(event: Event) -> dict[str, Any]:
         "error_length": len(error_text) if error_text is not None else 0,
         "error_limit": ERROR_LIMIT,
         "fields": [type(f)(f.key, f.label, truncate(f.value, FIELD_LIMIT)) for f in fields],
+        "last_step": truncate(event.data.get("last_step"), FIELD_LIMIT) or None,
     }
 
 

@@ -31,6 +31,7 @@ from tocsin import (
     Channel,
     Delivered,
     Event,
+    Limit,
     LocalServers,
     Message,
     PermanentError,
@@ -117,6 +118,13 @@ def tocsin_channels() -> list[Channel]:
             max_attachments=1,
             schemes=urls.SCHEMES,
             from_url=urls.from_url,
+            limits=(
+                Limit("text", wire.MESSAGE_LIMIT, "bytes"),
+                Limit("headers.X-Title", wire.TITLE_LIMIT, "bytes", one_line=True),
+                Limit("headers.X-Tags", wire.TAGS_LIMIT, "bytes", one_line=True),
+                Limit("body.message", wire.MESSAGE_LIMIT, "bytes"),
+                Limit("body.title", wire.TITLE_LIMIT, "bytes", one_line=True),
+            ),
         )
     ]
 

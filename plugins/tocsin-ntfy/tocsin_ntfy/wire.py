@@ -2,7 +2,8 @@
 
 From ntfy's publishing docs (https://docs.ntfy.sh/publish/, "Limitations" and "Message title"):
 
-* a message body is at most 4,096 bytes; a longer one is turned into an attachment, so we cut it;
+* a message body under 4,096 bytes stays a message; one of 4,096 or more is turned into an attachment,
+  so we cut it to 4,095;
 * the title is at most 1 KB and all tags together 512 bytes; longer ones are rejected with HTTP 400;
 * header values may be UTF-8, but HTTP clients (httpx included) only send ASCII reliably, so ntfy also
   decodes RFC 2047 encoded words (``=?UTF-8?B?...?=``) in any header. We use them for every value that
@@ -26,7 +27,9 @@ __all__ = [
     "truncate_bytes",
 ]
 
-MESSAGE_LIMIT = 4096
+# ntfy documents 4,096 bytes, but its server turns a body of exactly 4,096 bytes into an attachment
+# (its check is "at least the limit"), so the most that arrives as a message is 4,095.
+MESSAGE_LIMIT = 4095
 TITLE_LIMIT = 1024
 TAGS_LIMIT = 512
 TRUNCATION_MARK = "…"
