@@ -185,6 +185,17 @@ def _to_aware_utc(value: datetime | str | None) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+def _to_recipients(value: Any) -> tuple[str, ...]:
+    """``"ops@example.org"`` is one address (not 15 one-character ones); None none; a list each of its items."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,) if value.strip() else ()
+    if isinstance(value, Mapping):
+        raise TypeError("recipients must be an address or a list of addresses, not a mapping")
+    return tuple(str(item) for item in value)
+
+
 def _check_type(_instance: Any, _attribute: Any, value: str) -> None:
     if not _EVENT_TYPE_RE.match(value):
         raise ValueError(f"event type must be snake_case (like job_failed), not {value!r}")
@@ -222,7 +233,7 @@ class Event:
     title: str | None = None
     severity: Severity = attrs.field(default=None, converter=_to_severity)
     user: User | None = attrs.field(default=None, converter=_to_user)
-    recipients: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    recipients: tuple[str, ...] = attrs.field(default=(), converter=_to_recipients)
     recipient_events: tuple[str, ...] = attrs.field(default=(), converter=_to_names)
     users: tuple[User, ...] = attrs.field(default=(), converter=lambda v: tuple(_to_user(u) for u in v))
     source: Source = attrs.field(factory=Source, converter=_to_source)
@@ -234,7 +245,7 @@ class Event:
     def __attrs_post_init__(self) -> None:
         if self.severity is None:
             object.__setattr__(self, "severity", severity_for(self.type))
-        if not self.title:
+        if not self.title or not str(self.title).strip():  # a blank title would leave channels nothing to show
             object.__setattr__(self, "title", default_title(self.type, self.data))
 
     @property

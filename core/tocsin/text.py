@@ -221,13 +221,13 @@ _TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2
 
 
 def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group(0))
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return f"\\u{ord(match.group(0)):04x}"  # the JSON spelling, so JSON text stays valid JSON
 
 
 def terminal_safe(text: Any) -> str:
     """``text`` fit to print on a terminal: control characters (but newline and tab), bidi controls
-    and lone surrogates shown as ``\\x1b``/``\\u202e``-style escapes, so data cannot drive the terminal."""
+    and lone surrogates shown as ``\\u001b``/``\\u202e`` escapes (valid in JSON text too), so data cannot
+    drive the terminal."""
     text = "" if text is None else str(text)
     return _TERMINAL_UNSAFE.sub(_escape, text.replace("\r\n", "\n"))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from .common import CONFIG_HELP, EXIT_FAILED, EXIT_OK, EXIT_USAGE, VERBOSE_HELP, global_options
+from .common import CONFIG_HELP, EXIT_FAILED, EXIT_OK, EXIT_USAGE, VERBOSE_HELP, global_options, safe_output
 from .outbox import outbox
 from .route import route
 from .send import render, send, test
@@ -63,6 +63,7 @@ def main(ctx: click.Context, config: str | None, verbose: int) -> None:
 
     -c/--config and -v work before the command (tocsin -c x.toml send …) and after it.
     """
+    safe_output()  # everything printed from here on: terminal-safe and scrubbed of secrets
     global_options(ctx, config, verbose)
 
 

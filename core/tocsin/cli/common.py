@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import io
 import json
 import logging
 import sys
@@ -15,6 +17,7 @@ from ..errors import ConfigError, PluginError, TocsinError
 from ..events import Event
 from ..notifier import Notifier
 from ..secrets import scrub
+from ..text import terminal_safe
 
 __all__ = [
     "EXIT_FAILED",
@@ -26,12 +29,54 @@ __all__ = [
     "fail",
     "global_options",
     "open_notifier",
+    "safe_output",
     "set_verbosity",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EVENT_KEYS = {"type", "data", "title", "severity", "user", "recipients", "source", "id", "occurred_at"}
 EVENT_KEYS |= {"users", "recipient_events", "attachments"}
+#: Data keys templates know: never taken for a misspelt event key.
+DATA_KEYS = {"status", "message", "description", "url", "run_url", "error", "duration", "size", "queue"}
+
+
+class SafeStream(io.TextIOBase):
+    """A text stream that writes through to ``inner`` what a terminal can show safely: every control
+    character but newline and tab, bidi overrides and lone surrogates escaped (:func:`tocsin.text.terminal_safe`),
+    and every secret this process knows replaced by ``***`` (:func:`tocsin.secrets.scrub`)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):  # click probes text streams with write(b"")
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self.inner.write(scrub(terminal_safe(text)))
+        return len(text)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def isatty(self) -> bool:
+        return bool(getattr(self.inner, "isatty", lambda: False)())
+
+    def fileno(self) -> int:
+        return int(self.inner.fileno())
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.inner, "encoding", None) or "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+
+def safe_output() -> None:
+    """Route this process's stdout and stderr through :class:`SafeStream` (once; the CLI calls it first)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if not isinstance(stream, SafeStream):
+            setattr(sys, name, SafeStream(stream))
 
 
 def fail(message: str) -> NoReturn:
@@ -113,7 +158,7 @@ def event_options(fn: Callable[..., Any], *, json_input: bool = True) -> Callabl
                 "data",
                 multiple=True,
                 metavar="KEY=VALUE",
-                help="Event data; VALUE is read as JSON when it parses (numbers, true, lists), else text.",
+                help="Event data: KEY=VALUE is always text; KEY:=JSON a typed value (1e3, true, null, [1, 2]).",
             ),
             click.option(
                 "--json" if json_input else "--event-json",
@@ -151,11 +196,64 @@ def event_options(fn: Callable[..., Any], *, json_input: bool = True) -> Callabl
     return fn
 
 
-def _parse_value(text: str) -> Any:
+def _load_json(text: str, where: str) -> Any:
+    """``text`` parsed as JSON, or a usage error naming ``where`` (never a traceback, whatever the nesting)."""
     try:
         return json.loads(text)
-    except ValueError:
-        return text
+    except RecursionError:
+        fail(f"{where}: nested too deeply to read (more than about 1,000 levels of lists or objects)")
+    except ValueError as exc:
+        fail(f"{where}: not valid JSON: {exc}")
+
+
+def _data_item(item: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` (a string, always) or ``KEY:=JSON`` (a typed value), httpie's convention."""
+    key, sep, value = item.partition("=")
+    typed = key.endswith(":")
+    key = key[:-1] if typed else key
+    if not sep or not key.strip():
+        fail(f"--data {item!r}: expected KEY=VALUE (text) or KEY:=JSON (a typed value)")
+    return key.strip(), _load_json(value, f"--data {item!r}") if typed else value
+
+
+def _event_object(loaded: dict[str, Any], where: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(data, event fields)`` from a ``--json`` object: a whole event object, or data alone.
+
+    An object with any event key (``type``, ``data``, ``title``, …) is an event object, and then every
+    other key is an error with the closest event key suggested; an object without one is data, unless a
+    key is a near miss of an event key (``titel``), which is an error too.
+    """
+    keys = set(loaded)
+    if not keys & EVENT_KEYS:
+        for key in sorted(keys):
+            close = difflib.get_close_matches(key, sorted(EVENT_KEYS), n=1, cutoff=0.8)
+            if close and key not in DATA_KEYS:
+                fail(
+                    f"{where}: unknown key {key!r} (did you mean the event key {close[0]!r}? to send it as "
+                    f'data, put it under "data": {{...}})'
+                )
+        return dict(loaded), {}
+    unknown = sorted(keys - EVENT_KEYS)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(EVENT_KEYS), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        fail(
+            f"{where}: unknown event key {unknown[0]!r}{hint}; an event object has {', '.join(sorted(EVENT_KEYS))}, "
+            'and its data goes under "data"'
+        )
+    fields = dict(loaded)
+    data = fields.pop("data", None)
+    fields.pop("type", None)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        fail(f'{where}: "data" must be an object ({{"key": value, ...}}), not {_json_type(data)}')
+    return data, fields
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 def build_event(
@@ -173,23 +271,20 @@ def build_event(
     fields: dict[str, Any] = {}
     merged: dict[str, Any] = dict(base_data or {})
     if json_file is not None:
+        where = f"--json {json_file.name}"
         try:
-            loaded = json.load(json_file)
-        except ValueError as exc:
-            fail(f"--json {json_file.name}: not valid JSON: {exc}")
+            text = json_file.read()
+        except UnicodeDecodeError as exc:
+            fail(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+        loaded = _load_json(text, where)
         if not isinstance(loaded, dict):
-            fail(f"--json {json_file.name}: expected a JSON object")
-        if set(loaded) & EVENT_KEYS and set(loaded) <= EVENT_KEYS:
-            merged.update(loaded.pop("data", None) or {})
-            loaded.pop("type", None)
-            fields.update(loaded)
-        else:
-            merged.update(loaded)
+            fail(f"{where}: expected a JSON object (event data, or a whole event), not {_json_type(loaded)}")
+        json_data, json_fields = _event_object(loaded, where)
+        merged.update(json_data)
+        fields.update(json_fields)
     for item in data:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            fail(f"--data {item!r}: expected KEY=VALUE")
-        merged[key.strip()] = _parse_value(value)
+        key, value = _data_item(item)
+        merged[key] = value
     for name, value in (("title", title), ("severity", severity), ("user", user)):
         if value:
             fields[name] = value

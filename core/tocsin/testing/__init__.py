@@ -2,18 +2,19 @@
 
 Fixtures (see :mod:`tocsin.testing.plugin`): ``http_sink``, ``smtp_sink``, ``make_notifier``,
 ``sample_events``, ``hostile_event``. Servers: :class:`HttpSink`, :class:`Reply`. The hostile corpus:
-:data:`HOSTILE_DATA`, :func:`hostile_event`. Config files: :func:`write_config`. The conformance suite for
-channel plugins: :class:`ChannelContract` (imported on first use, as it needs pytest).
+:data:`HOSTILE_DATA`, :func:`hostile_event`, :data:`HOSTILE_CORPUS`. Config files: :func:`write_config`.
+The conformance suite for channel plugins: :class:`ChannelContract` (imported on first use, as it needs pytest).
 """
 
 from typing import Any
 
-from .hostile import HOSTILE_DATA, HOSTILE_STRINGS, MEGABYTE, hostile_event
+from .hostile import HOSTILE_CORPUS, HOSTILE_DATA, HOSTILE_STRINGS, MEGABYTE, hostile_event
 from .sinks import FormPart, HttpSink, Recorded, Reply
 from .toml import dumps as toml_dumps
 from .toml import write_config
 
 __all__ = [
+    "HOSTILE_CORPUS",
     "HOSTILE_DATA",
     "HOSTILE_STRINGS",
     "MEGABYTE",

@@ -267,3 +267,18 @@ def test_an_internationalised_domain_is_sent_in_its_ascii_form(tocsin_smtp_sink,
     mail = tocsin_smtp_sink.wait_for(1)[0]
     assert mail.rcpt_tos == ["info@xn--bcher-kva.example"]
     assert mail["To"].addresses[0].display_name == "Bücher"
+
+
+@pytest.mark.parametrize("event_type", ["job_failed", "job_completed"])
+def test_a_huge_last_step_message_and_description_make_a_bounded_mail(
+    event_type, tocsin_smtp_sink, tocsin_make_notifier
+):
+    # Before: job_failed's templates put last_step, message and description in whole (a 5 MB mail).
+    data = {"last_step": "S" * 2_000_000, "message": "M" * 2_000_000, "exit_code": "9" * 1_000_000}
+    notifier = tocsin_make_notifier([target(tocsin_smtp_sink)])
+    deliver(notifier, Event(event_type, data=data))
+    mail = tocsin_smtp_sink.last
+    assert len(mail.raw) < 400_000, len(mail.raw)
+    text = mail.part("plain").get_content()
+    assert "SSS" in text and "MMM" in text and "…" in text
+    assert len(mail["Subject"]) <= 200

@@ -20,6 +20,7 @@ from tocsin import (
     Channel,
     Delivered,
     Event,
+    Limit,
     LocalServers,
     Message,
     PermanentError,
@@ -30,7 +31,7 @@ from tocsin import (
 )
 
 from . import urls
-from .compose import compose, to_mime
+from .compose import SUBJECT_LIMIT, compose, to_mime
 from .options import EmailOptions, server_of
 from .smtp import SmtpConnection
 
@@ -56,6 +57,14 @@ def tocsin_channels() -> list[Channel]:
             max_attachments_total_bytes=MAX_ATTACHMENTS_BYTES,
             schemes=urls.SCHEMES,
             from_url=urls.from_url,
+            # What the bounded parts add up to (title, description, 60 fields of 1,000, a 20,000 error),
+            # escaped for HTML and encoded for SMTP: far below any server's message size limit.
+            limits=(
+                Limit("subject", SUBJECT_LIMIT, one_line=True),
+                Limit("text", 150_000),
+                Limit("html", 1_000_000),
+                Limit("wire", 4_000_000, "bytes"),
+            ),
         )
     ]
 

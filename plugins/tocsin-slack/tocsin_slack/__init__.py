@@ -15,13 +15,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tocsin import Channel, LocalServers, Message, Secret, TemplateError, hookimpl
+from tocsin import Channel, Limit, LocalServers, Message, Secret, TemplateError, hookimpl
 from tocsin.presentation import STATUS_MARKS
 
 from . import urls
 from .answers import api_reason, check_api_answer, check_webhook_answer, webhook_reason
 from .files import upload_files
-from .limits import enforce_limits
+from .limits import FALLBACK_TEXT, MAX_BLOCKS, SECTION_TEXT, enforce_limits
 from .mrkdwn import FILTERS, escape
 from .options import FILE_LIMIT, SlackApiOptions, SlackOptions, uses_web_api
 
@@ -37,6 +37,12 @@ __all__ = [
 
 CHANNELS = ("slack", "slack-api")
 TEMPLATES = Path(__file__).parent / "templates"
+#: Slack's limits the channels keep every message within (declared to the core, whose suite checks them).
+CHANNEL_LIMITS = (
+    Limit("body.text", FALLBACK_TEXT),
+    Limit("body.blocks", MAX_BLOCKS, "items"),
+    Limit("body.blocks[].text.text", SECTION_TEXT),
+)
 #: Both channels render the templates in the ``slack/`` folder.
 TEMPLATE_PREFIX = "slack"
 #: Files shared with one alert.
@@ -58,6 +64,7 @@ def tocsin_channels() -> list[Channel]:
             max_attachments=MAX_FILES,
             schemes=urls.SCHEMES,
             from_url=urls.from_url,
+            limits=CHANNEL_LIMITS,
         ),
         Channel(
             "slack-api",
@@ -68,6 +75,7 @@ def tocsin_channels() -> list[Channel]:
             test_options=api_options_for_tests,
             max_attachment_bytes=FILE_LIMIT,
             max_attachments=MAX_FILES,
+            limits=CHANNEL_LIMITS,
         ),
     ]
 

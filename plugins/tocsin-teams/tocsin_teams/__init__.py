@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import attrs
 
-from tocsin import Channel, LocalServers, Message, Secret, TemplateError, hookimpl
+from tocsin import Channel, Limit, LocalServers, Message, Secret, TemplateError, hookimpl
 
 from . import urls
 from .answers import check_answer, describe_error
@@ -97,6 +97,7 @@ def tocsin_channels() -> list[Channel]:
             test_options=options_for_tests,
             schemes=urls.SCHEMES,
             from_url=urls.from_url,
+            limits=(Limit("wire", DEFAULT_MAX_BYTES, "bytes"),),  # the max_bytes option's default
         )
     ]
 
