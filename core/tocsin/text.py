@@ -191,8 +191,9 @@ def json_safe(value: Any, default: Callable[[Any], Any] | None = None, _depth: i
     """``value`` as data ``json.dumps(..., allow_nan=False)`` accepts, whatever it holds.
 
     Non-finite floats become ``"NaN"``/``"Infinity"``/``"-Infinity"``; tuples and sets lists; keys
-    strings; other objects go through ``default`` (else ``str``); nesting deeper than
-    :data:`MAX_JSON_DEPTH` becomes ``"… (nested deeper than 64 levels)"``.
+    strings; other objects go through ``default`` (else datetimes and dates their ISO text, enums their
+    value, anything else its ``str``); nesting deeper than :data:`MAX_JSON_DEPTH` becomes
+    ``"… (nested deeper than 64 levels)"``.
     """
     if value is None or isinstance(value, (str, bool, int)):
         return value
@@ -204,10 +205,18 @@ def json_safe(value: Any, default: Callable[[Any], Any] | None = None, _depth: i
         return {_key(k): json_safe(v, default, _depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [json_safe(v, default, _depth + 1) for v in value]
-    converted = default(value) if default is not None else str(value)
+    converted = (default or _plain)(value)
     if converted is value:
         return str(value)
     return json_safe(converted, default, _depth + 1)
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(getattr(value, "value", None), (str, int)):
+        return value.value  # enums
+    return str(value)
 
 
 def _key(key: Any) -> str:

@@ -26,6 +26,7 @@ import cattrs
 
 from ...events import Event
 from ...messages import Message
+from ...text import json_safe
 
 __all__ = [
     "DEAD",
@@ -49,8 +50,12 @@ _events.register_structure_hook(datetime, lambda v, _: datetime.fromisoformat(v)
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
-    """The event as JSON-able data (stored beside the message, for ``delivery_finished`` after a restart)."""
-    return _events.unstructure(event)
+    """The event as JSON-able data (stored beside the message, for ``delivery_finished`` after a restart).
+
+    Whatever its data holds (NaN, bytes, custom objects, 1,000-deep nesting), as :func:`tocsin.text.json_safe`
+    makes it, so storing an event can never fail.
+    """
+    return _events.unstructure(attrs.evolve(event, data=json_safe(event.data)))
 
 
 def event_from_dict(data: Mapping[str, Any] | Event | None, event_id: str, event_type: str) -> Event:
