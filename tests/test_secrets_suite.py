@@ -249,8 +249,10 @@ def test_no_secret_part_in_cli_output(case: ChannelCase, userinfo: bool, servers
             *(lambda record, echo=echo: _retryable(echo(record, servers.http.url)) for echo in statuses[:-1])
         )
         servers.http.reply(lambda record, echo=statuses[-1]: echo(record, servers.http.url))
+        if verbosity == "-v":  # SMTP: the server quotes the credentials back (for -vv it refuses the login)
+            servers.smtp.reply(f"554 5.7.1 message from tocsin:{servers.marker} refused")
         result = subprocess.run(
-            [sys.executable, "-m", "tocsin", verbosity, "send", "job_failed", "--config", str(config), "--json-report"],
+            [sys.executable, "-m", "tocsin", verbosity, "send", "job_failed", "-c", str(config), "--json-report", "-"],
             capture_output=True,
             text=True,
             timeout=60,
@@ -258,7 +260,10 @@ def test_no_secret_part_in_cli_output(case: ChannelCase, userinfo: bool, servers
             check=False,
         )
         servers.http._script.clear()
+        servers.smtp._script.clear()
         assert "Traceback" not in result.stderr, result.stderr
+        assert result.returncode == 1, f"the send did not fail as the echoing server made it: {result.stderr}"
+        assert json.loads(result.stdout)["receipts"][0]["outcome"] == "failed"
         secrets = needles(options, servers.marker)
         assert_clean(f"{case.id}: tocsin {verbosity} send stdout", result.stdout, secrets)
         assert_clean(f"{case.id}: tocsin {verbosity} send stderr", result.stderr, secrets)
