@@ -49,12 +49,18 @@ def tocsin_channels() -> list[Channel]:
             templates=Path(__file__).parent / "templates",
             description="Post to a Mattermost channel through an incoming webhook, with a coloured attachment.",
             filters=dict(FILTERS),
+            test_options=options_for_tests,
             limits=(
                 Limit("body.text", POST_TEXT),
-                *(Limit(f"body.attachments[].{key}", LIMITS[key]) for key in ("text", "pretext", "title", "footer")),
+                Limit("body.attachments", LIMITS["attachments"], "items"),
+                *(
+                    Limit(f"body.attachments[].{key}", LIMITS[key])
+                    for key in ("text", "pretext", "title", "fallback", "footer")
+                ),
+                Limit("body.attachments[].fields", LIMITS["fields"], "items"),
+                Limit("body.attachments[].fields[].title", LIMITS["field_title"]),
                 Limit("body.attachments[].fields[].value", LIMITS["field_value"]),
             ),
-            test_options=options_for_tests,
             schemes=urls.SCHEMES,
             from_url=urls.from_url,
         )
