@@ -22,6 +22,7 @@ from typing import Any
 from tocsin import (
     Channel,
     Event,
+    Limit,
     LocalServers,
     Message,
     PermanentError,
@@ -62,6 +63,9 @@ def tocsin_channels() -> list[Channel]:
             description="Telegram messages from a bot (Bot API sendMessage), in HTML.",
             filters={"telegram_url": safe_url},
             test_options=options_for_tests,
+            # Telegram counts 4,096 characters of visible text after entity parsing (fit_html keeps that);
+            # what that text can cost on the wire, escaped and tagged, stays under this bound.
+            limits=(Limit("wire", 65_536, "bytes"),),
         )
     ]
 

@@ -142,7 +142,7 @@ def _request(options: SmsOptions, message: Message, number: str) -> tuple[str, b
         "Content-Type": "application/x-www-form-urlencoded",
         "Accept": "application/json",
     }
-    return url, urlencode(form).encode("utf-8", "replace"), headers
+    return url, urlencode(form, errors="replace").encode("ascii"), headers
 
 
 def _texted(transport: Transport, key: str) -> set[str]:
