@@ -15,6 +15,9 @@ SENT = Reply(200, {"ok": True, "result": {"message_id": 42, "chat": {"id": -1001
 
 
 class TestTelegramContract(ChannelContract):
+    """Telegram carries files (the channel declares ``max_attachment_bytes``, 50 MiB): the attachment checks
+    find the file's bytes in the sendDocument request that follows the sendMessage."""
+
     channel = "telegram"
     distribution = "tocsin-telegram"
     success_reply = SENT

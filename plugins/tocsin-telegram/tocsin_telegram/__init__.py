@@ -1,4 +1,5 @@
-"""The ``telegram`` channel for tocsin: events posted by a bot through the Bot API's ``sendMessage``.
+"""The ``telegram`` channel for tocsin: events posted by a bot through the Bot API's ``sendMessage``, files
+attached to them by ``sendDocument`` (:mod:`tocsin_telegram.documents`).
 
 ``format_message`` renders ``telegram/<event type>.html.j2`` (else ``default.html.j2``) with autoescaping,
 so event text shows literally, then makes the HTML safe for Telegram's parse mode and cuts its visible
@@ -10,25 +11,26 @@ log or an error.
 Telegram answers ``{"ok": true, "result": {...}}``, or ``{"ok": false, "error_code", "description",
 "parameters"}``: the description becomes the receipt's reason (with a hint on what to change), a 429's
 ``parameters.retry_after`` is the wait before the retry, and a group upgraded to a supergroup names
-the new ``chat_id`` (``parameters.migrate_to_chat_id``).
+the new ``chat_id`` (``parameters.migrate_to_chat_id``) (:mod:`tocsin_telegram.answers`).
+
+Attachments: up to 10 files of up to 50 MiB each (the cloud Bot API's limit for bots; the
+``max_attachment_bytes`` option raises it for a local Bot API server), sent after the alert; files
+beyond are listed in the message, left out, and named in the receipt's warnings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from tocsin import (
     Channel,
+    Delivered,
     Event,
     Limit,
     LocalServers,
     Message,
-    PermanentError,
     Response,
-    RetryableError,
-    Secret,
     Target,
     TemplateError,
     Templates,
@@ -38,19 +40,19 @@ from tocsin import (
     truncate_middle,
 )
 
+from .answers import call_bot_api, describe_error
+from .documents import send_documents
 from .markup import MESSAGE_LIMIT, fit_html, visible_text
-from .options import TelegramOptions
+from .options import DOCUMENT_LIMIT, TelegramOptions
 
 __all__ = ["CHANNEL", "TelegramOptions", "describe_error", "fit_html"]
 
 CHANNEL = "telegram"
+#: Files one alert carries at most (one sendDocument each; Telegram allows about 20 messages a minute
+#: in a group, so a few files per alert keep it clear of flood control).
+MAX_FILES = 10
 #: The error is shown in a <pre> block of at most this many characters: its start and its end.
 ERROR_LIMIT = 1500
-_HINTS = {
-    401: "check the bot_token option",
-    404: "check the bot_token option (the Bot API answers 404 for an unknown token)",
-    403: "the bot cannot post there: add it to the chat (as an admin, for a channel), or unblock it",
-}
 
 
 @hookimpl
@@ -60,12 +62,14 @@ def tocsin_channels() -> list[Channel]:
             CHANNEL,
             TelegramOptions,
             templates=Path(__file__).parent / "templates",
-            description="Telegram messages from a bot (Bot API sendMessage), in HTML.",
+            description="Telegram messages from a bot (Bot API sendMessage), in HTML; files by sendDocument.",
             filters={"telegram_url": safe_url},
             test_options=options_for_tests,
             # Telegram counts 4,096 characters of visible text after entity parsing (fit_html keeps that);
             # what that text can cost on the wire, escaped and tagged, stays under this bound.
             limits=(Limit("wire", 65_536, "bytes"),),
+            max_attachment_bytes=DOCUMENT_LIMIT,
+            max_attachments=MAX_FILES,
         )
     ]
 
@@ -93,63 +97,16 @@ def format_message(event: Event, target: Target, templates: Templates) -> Messag
     return Message.for_event(event, target, body=body)
 
 
-def describe_error(response: Response) -> str | None:
-    """Telegram's ``description`` with a hint: ``Bad Request: chat not found — check the chat_id option…``."""
-    body = response.json()
-    if not isinstance(body, Mapping) or not isinstance(body.get("description"), str):
-        return None
-    reason = body["description"][:500]
-    parameters = body.get("parameters") if isinstance(body.get("parameters"), Mapping) else {}
-    migrated = parameters.get("migrate_to_chat_id")
-    if isinstance(migrated, int) and not isinstance(migrated, bool):
-        return f"{reason} — the group is now a supergroup: set chat_id = {migrated}"
-    lowered = reason.lower()
-    if "chat not found" in lowered:
-        hint = "check the chat_id option, and that the bot was added to the chat"
-    elif "thread not found" in lowered:
-        hint = "check the message_thread_id option (the forum topic)"
-    elif "can't parse entities" in lowered:
-        hint = "a template produced HTML Telegram does not accept"
-    else:
-        hint = _HINTS.get(response.status_code)
-    return f"{reason} — {hint}" if hint else reason
-
-
-def retry_after(response: Response) -> float | None:
-    """The wait a 429 answer asks for in ``parameters.retry_after`` (seconds)."""
-    body = response.json()
-    parameters = body.get("parameters") if isinstance(body, Mapping) else None
-    value = parameters.get("retry_after") if isinstance(parameters, Mapping) else None
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 else None
-
-
-def check(response: Response) -> None:
-    """A 2xx answer with ``"ok": false`` is a failure too (Telegram's own answers never do this, proxies may)."""
-    body = response.json()
-    if isinstance(body, Mapping) and body.get("ok") is False:
-        raise PermanentError(f"Telegram: {describe_error(response) or 'ok: false'}", status_code=response.status_code)
-
-
 @hookimpl(trylast=True)
-async def deliver(message: Message, target: Target, transport: Transport) -> Response:
-    """Send the message to the target's chat; honour a 429's ``parameters.retry_after``."""
+async def deliver(message: Message, target: Target, transport: Transport) -> Response | Delivered:
+    """Send the message to the target's chat (a 429's ``parameters.retry_after`` honoured), then its files."""
     options: TelegramOptions = target.options
-    url = Secret(f"{options.api_url.rstrip('/')}/bot{options.bot_token.reveal()}/sendMessage")
     body: dict[str, Any] = {"chat_id": options.chat_id}
     if options.message_thread_id is not None:
         body["message_thread_id"] = options.message_thread_id
     body.update(message.body)
-    waits: list[float] = []
-
-    def describe(response: Response) -> str | None:
-        wait = retry_after(response)
-        if wait is not None:
-            waits.append(wait)
-        return describe_error(response)
-
-    try:
-        return await transport.post_json(url, body, describe_error=describe, check=check)
-    except RetryableError as exc:
-        if exc.retry_after is None and waits:
-            raise RetryableError(str(exc), status_code=exc.status_code, retry_after=waits[-1]) from None
-        raise
+    posted = await call_bot_api(transport.post_json, options.method_url("sendMessage"), body)
+    files = [ref for ref in message.attachments if ref.sent]
+    if not files:
+        return posted
+    return await send_documents(posted, files, options, str(message.body.get("text", "")), transport)

@@ -9,9 +9,11 @@ import attrs
 
 from tocsin import Secret
 
-__all__ = ["SEVERITIES", "TelegramOptions"]
+__all__ = ["DOCUMENT_LIMIT", "SEVERITIES", "TelegramOptions"]
 
 SEVERITIES = ("success", "failure", "warning", "info")
+#: sendDocument: "Bots can currently send files of any type of up to 50 MB in size" (the cloud Bot API).
+DOCUMENT_LIMIT = 50 * 1024 * 1024
 _TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,}$")
 _CHAT_ID = re.compile(r"^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$")
 
@@ -70,6 +72,14 @@ class TelegramOptions:
         default="https://api.telegram.org",
         metadata={"doc": "The Bot API server: https://api.telegram.org, or your own telegram-bot-api server."},
     )
+    max_attachment_bytes: int = attrs.field(
+        default=DOCUMENT_LIMIT,
+        validator=attrs.validators.ge(0),
+        metadata={
+            "doc": "Largest file sent (sendDocument): 50 MiB, the cloud Bot API's limit for bots; a local "
+            "telegram-bot-api server (--local) takes up to 2000 MiB. Larger files are listed, left out."
+        },
+    )
 
     def __attrs_post_init__(self) -> None:
         if not _TOKEN.match(self.bot_token.reveal()):
@@ -78,6 +88,10 @@ class TelegramOptions:
             raise ValueError("api_url: must start with https:// or http:// (like https://api.telegram.org)")
         if self.message_thread_id is not None and self.message_thread_id <= 0:
             raise ValueError("message_thread_id: must be a topic's positive id")
+
+    def method_url(self, method: str) -> Secret:
+        """The URL of a Bot API method (``<api_url>/bot<token>/sendMessage``), a Secret: the token is in it."""
+        return Secret(f"{self.api_url.rstrip('/')}/bot{self.bot_token.reveal()}/{method}")
 
     def silent(self, severity: str) -> bool:
         """Whether a message of ``severity`` is sent with disable_notification."""
