@@ -27,6 +27,7 @@ from tocsin import (
     hookimpl,
 )
 
+from . import urls
 from .answers import describe_error
 from .card import MESSAGE_BYTES, TEXT_LIMIT, enforce
 from .markup import FILTERS, text
@@ -61,6 +62,8 @@ def tocsin_channels() -> list[Channel]:
                 Limit("body.text", TEXT_LIMIT, one_line=True),
             ),
             test_options=options_for_tests,
+            schemes=urls.SCHEMES,
+            from_url=urls.from_url,
         )
     ]
 

@@ -29,6 +29,7 @@ from tocsin import (
     truncate_middle,
 )
 
+from . import urls
 from .answers import check_answer, describe_error
 from .options import DEFAULT_PRIORITIES, GotifyOptions
 
@@ -55,6 +56,8 @@ def tocsin_channels() -> list[Channel]:
             filters={"gotify_escape": escape_markdown, "gotify_code": markdown_code, "gotify_middle": truncate_middle},
             limits=(Limit("body.title", TITLE_LIMIT, one_line=True), Limit("body.message", MESSAGE_LIMIT)),
             test_options=options_for_tests,
+            schemes=urls.SCHEMES,
+            from_url=urls.from_url,
         )
     ]
 

@@ -40,6 +40,7 @@ from tocsin import (
     truncate_middle,
 )
 
+from . import urls
 from .answers import call_bot_api, describe_error
 from .documents import send_documents
 from .markup import MESSAGE_LIMIT, fit_html, visible_text
@@ -70,6 +71,8 @@ def tocsin_channels() -> list[Channel]:
             limits=(Limit("wire", 65_536, "bytes"),),
             max_attachment_bytes=DOCUMENT_LIMIT,
             max_attachments=MAX_FILES,
+            schemes=urls.SCHEMES,
+            from_url=urls.from_url,
         )
     ]
 

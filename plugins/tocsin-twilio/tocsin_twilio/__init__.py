@@ -46,6 +46,7 @@ from tocsin import (
     hookimpl,
 )
 
+from . import urls
 from .options import SmsOptions
 from .segments import BODY_LIMIT, SmsText, segments, shorten, sms_text
 
@@ -76,6 +77,8 @@ def tocsin_channels() -> list[Channel]:
             filters={"sms_truncate": shorten},
             limits=(Limit("text", BODY_LIMIT, "utf16"),),
             test_options=options_for_tests,
+            schemes=urls.SCHEMES,
+            from_url=urls.from_url,
         )
     ]
 
