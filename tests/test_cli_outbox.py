@@ -47,7 +47,7 @@ def test_dead_deliveries_are_listed_shown_retried_and_purged(tmp_path, plugin_si
         assert drained.returncode == 0 and "1 delivered" in drained.stdout
         assert cli("outbox", "retry", str(row["id"])).returncode == 2  # not dead any more
         stats = json.loads(cli("outbox", "stats", "--json").stdout)
-        assert stats["targets"]["hook"] == {"pending": 0, "delivered": 1, "dead": 0}
+        assert stats["targets"]["hook"] == {"pending": 0, "held": 0, "delivered": 1, "dead": 0, "merged": 0}
         assert "purged 0 deliveries" in cli("outbox", "purge", "--older-than", "7d").stdout
         assert "purged 1 delivery" in cli("outbox", "purge", "--older-than", "0s").stdout
         assert cli("outbox", "list").stderr.strip() == "no deliveries"

@@ -148,8 +148,8 @@ def test_two_processes_draining_one_store_never_send_a_row_twice(plugin_site, tm
     assert len(counts) == 400 and set(counts.values()) == {1}
     rows = SqliteOutbox(tmp_path / "outbox.db")
     assert rows.stats() == {
-        "a": {"pending": 0, "delivered": 200, "dead": 0},
-        "b": {"pending": 0, "delivered": 200, "dead": 0},
+        "a": {"pending": 0, "held": 0, "delivered": 200, "dead": 0, "merged": 0},
+        "b": {"pending": 0, "held": 0, "delivered": 200, "dead": 0, "merged": 0},
     }
     rows.close()
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import attrs
 
+from .noise_config import RateLimit, parse_rate_limit
 from .structure import option_key
 
 __all__ = ["Channel", "Limit", "LocalServers", "NoOptions"]
@@ -91,6 +92,11 @@ class Channel:
     ``max_attachments_total_bytes`` how many bytes they may make together (None: no such cap). A target's
     own ``max_attachment_bytes`` option, when the channel's options have one, replaces the per-file cap
     (a boosted Discord server, a self-hosted ntfy). Files over a cap are left out with a note, never failed.
+
+    ``rate_limit`` is the platform's documented sending limit for one destination, as ``"N/period"``
+    (``"30/1m"``, ``"1/1s"``): every target of the channel keeps under it unless the target (or
+    ``[notifications]``) sets its own ``rate_limit`` (``"off"`` for none). Beyond it, deliveries are held
+    and sent as one digest when the window opens, so a burst never earns a storm of HTTP 429s.
     """
 
     name: str
@@ -106,10 +112,21 @@ class Channel:
     max_attachment_bytes: int = 0
     max_attachments: int | None = None
     max_attachments_total_bytes: int | None = None
+    rate_limit: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if bool(self.schemes) != (self.from_url is not None):
             raise ValueError(f"channel {self.name!r}: give schemes and from_url together")
+        if self.rate_limit is not None:
+            try:
+                parse_rate_limit(self.rate_limit)
+            except ValueError as exc:
+                raise ValueError(f"channel {self.name!r}: rate_limit: {exc}") from None
+
+    @property
+    def default_rate_limit(self) -> RateLimit | None:
+        """The declared ``rate_limit``, parsed (None when the channel declares none)."""
+        return None if self.rate_limit is None else parse_rate_limit(self.rate_limit)
 
     def option_docs(self) -> list[dict[str, Any]]:
         """Each option's name, type, default and doc, for ``tocsin channels``."""

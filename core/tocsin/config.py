@@ -30,6 +30,7 @@ from .delivery.settings import DeliverySettings
 from .errors import ConfigError, PluginError
 from .events import Severity, Source
 from .interpolation import interpolate, root_causes
+from .noise_config import NOISE_KEYS, Noise, parse_noise, to_noise
 from .routing_config import EventRule, UserEntry, check_names, parse_events, parse_users
 from .structure import (
     Invalid,
@@ -183,6 +184,8 @@ class Target:
     ``when`` (``"always"`` or a list of severities), ``users`` (only events about these users).
     ``timeout`` and ``max_retries`` override ``[notifications]``, ``max_in_flight`` the ``[delivery]``
     lane size; ``template_dir`` is searched before the channel's packaged templates, for this target only.
+    ``noise`` holds the target's noise-control keys (:class:`tocsin.Noise`: ``dedup_window``,
+    ``rate_limit``, ``group_by``, ``quiet_hours``, ``critical``, …; written flat in a ``[[targets]]`` table).
     """
 
     name: str
@@ -199,6 +202,7 @@ class Target:
     #: Set by routing, never in a config: this delivery goes to these addresses only (see tocsin.routing).
     direct_to: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     max_in_flight: int | None = None
+    noise: Noise | None = attrs.field(default=None, converter=to_noise)
 
     def __attrs_post_init__(self) -> None:
         found = target_key_problems(attrs.asdict(self, recurse=False))
@@ -266,6 +270,8 @@ class Config:
     users: tuple[UserEntry, ...] = attrs.field(default=(), converter=tuple)
     delivery: DeliverySettings = attrs.field(factory=DeliverySettings)
     broken: tuple[BrokenTarget, ...] = attrs.field(default=(), converter=tuple)
+    #: The noise-control keys of ``[notifications]``: every target's defaults (see :mod:`tocsin.noise_config`).
+    noise: Noise = attrs.field(factory=Noise, converter=lambda v: to_noise(v) or Noise())
 
     def order(self) -> dict[str, int]:
         """Every target name (broken ones too) with its position in the config."""
@@ -372,7 +378,12 @@ def parse_config(
         if key not in TOP_KEYS:
             problems.add(key, f"unknown key{suggest(key, TOP_KEYS)}")
 
-    settings = structure_value(raw.get("notifications", {}), Settings, "notifications", problems) or Settings()
+    notifications = raw.get("notifications", {})
+    noise = None
+    if isinstance(notifications, Mapping):
+        noise = parse_noise({k: v for k, v in notifications.items() if k in NOISE_KEYS}, "notifications", problems)
+        notifications = {k: v for k, v in notifications.items() if k not in NOISE_KEYS}
+    settings = structure_value(notifications, Settings, "notifications", problems) or Settings()
     settings = attrs.evolve(
         settings,
         template_dirs=tuple(_resolve(base_dir, d) for d in settings.template_dirs),
@@ -443,6 +454,7 @@ def parse_config(
         users=users,
         delivery=delivery,
         broken=tuple(broken),
+        noise=noise or Noise(),
     )
 
 
@@ -493,6 +505,9 @@ def structure_target(
             add_validation_problem(at, exc, TARGET_KEYS, problems)
     for problem in target_key_problems(common):
         add_validation_problem(at, ValueError(problem), TARGET_KEYS, problems)
+    noise = parse_noise({k: v for k, v in entry.items() if k in NOISE_KEYS}, at, problems)
+    if noise is not None:
+        common["noise"] = noise
     if common.get("template_dir") is not None:
         common["template_dir"] = _resolve(base_dir, common["template_dir"])
         if problem := folder_problem(common["template_dir"]):
@@ -506,7 +521,7 @@ def structure_target(
         return None
     if common.get("event_recipients", "ignore") != "ignore" and not channel.spec.personal:
         problems.add(f"{at}.event_recipients", f"channel {channel.spec.name!r} does not address people (email does)")
-    option_data = {k: v for k, v in entry.items() if k not in TARGET_KEYS}
+    option_data = {k: v for k, v in entry.items() if k not in TARGET_KEYS and k not in NOISE_KEYS}
     option_fields = {option_key(f) for f in attrs.fields(channel.spec.options)}
     takes = ", ".join(sorted(option_fields)) or "no options"
     extra_problems = Problems()
@@ -514,7 +529,7 @@ def structure_target(
     for problem in extra_problems:
         if ": unknown key" in problem and "(did you mean" not in problem:
             key = problem.split(": unknown key")[0].rsplit(".", 1)[-1]
-            hint = suggest(key, [*TARGET_KEYS, *option_fields])
+            hint = suggest(key, [*TARGET_KEYS, *NOISE_KEYS, *option_fields])
             problem = f"{problem}{hint}" if hint else f"{problem} (channel {channel.spec.name!r} takes: {takes})"
         problems.append(problem)
     if options is None or len(problems) > before:

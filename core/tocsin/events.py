@@ -226,6 +226,8 @@ class Event:
     ``attachments`` are files to send along: paths, :class:`tocsin.Attachment` (a path, or bytes with a
     name), copied into the notifier's attachment store when the event is accepted (see
     :mod:`tocsin.attachments`); channels that carry files send them, the others list their names.
+    ``critical`` events bypass noise control (de-duplication, digests, quiet hours), never a rate limit's
+    order (see README "Noise control"); a target's ``critical`` severities do the same per target.
     """
 
     type: str = attrs.field(validator=_check_type)
@@ -241,6 +243,7 @@ class Event:
     occurred_at: datetime = attrs.field(default=None, converter=_to_aware_utc)
     # Attachment | AttachmentRef items; typed Any so cattrs hands stored dicts to the converter as they are
     attachments: tuple[Any, ...] = attrs.field(default=(), converter=to_attachments)
+    critical: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.severity is None:

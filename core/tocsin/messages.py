@@ -91,6 +91,9 @@ class Outcome(str, enum.Enum):
     SKIPPED = "skipped"
     #: Not final: parked in a durable outbox for a later attempt (or, in a partial report, still running).
     PENDING = "pending"
+    #: Accounted, not final: noise control holds it (rate limit, quiet hours, grouping) for a digest; the
+    #: receipt's reason says until when. Never dropped: the outbox keeps it until the digest is sent.
+    HELD = "held"
 
     def __str__(self) -> str:
         return self.value
@@ -108,13 +111,13 @@ class Receipt:
     status_code: int | None = None
     latency_ms: float | None = None
     error: str | None = None
-    reason: str | None = None  # why a target was skipped
+    reason: str | None = None  # why a target was skipped, held or is pending
     warnings: tuple[str, ...] = attrs.field(default=(), converter=tuple)  # e.g. an attachment left out
 
     @property
     def ok(self) -> bool:
-        """Delivered, or skipped on purpose (not failed, and not still pending)."""
-        return self.outcome in (Outcome.DELIVERED, Outcome.SKIPPED)
+        """Delivered, skipped on purpose, or held for a digest (not failed, and not still pending)."""
+        return self.outcome in (Outcome.DELIVERED, Outcome.SKIPPED, Outcome.HELD)
 
     def summary(self) -> str:
         """One line for a terminal: ``team-chat  delivered  1 attempt  HTTP 204  41 ms``."""
@@ -143,7 +146,7 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        """Every target delivered or skipped: none failed, none left pending."""
+        """Every target delivered, skipped or held for a digest: none failed, none left pending."""
         return all(r.ok for r in self.receipts)
 
     @property
@@ -157,6 +160,11 @@ class Report:
     @property
     def skipped(self) -> list[Receipt]:
         return [r for r in self.receipts if r.outcome is Outcome.SKIPPED]
+
+    @property
+    def held(self) -> list[Receipt]:
+        """Targets whose delivery noise control holds for a digest (see each receipt's reason)."""
+        return [r for r in self.receipts if r.outcome is Outcome.HELD]
 
     @property
     def pending(self) -> list[Receipt]:

@@ -3,7 +3,8 @@
 prepare (``prepare_event`` hooks, ``[source]``) → route (:mod:`tocsin.routing`) → format (each target's
 ``format_message``) → dispatch (:mod:`tocsin.delivery`: the outbox, a lane per target, retries). The
 Notifier itself only wires the stages, and owns ``from_file``, the sync/async bridge and the lifecycle
-(the dispatcher thread, ``flush``, ``close``, the drain at interpreter exit).
+(the dispatcher thread, ``flush``, ``close``, the drain at interpreter exit). Noise control (dedup,
+rate limits, digests, quiet hours) is :class:`tocsin.delivery.noise.NoiseControl`, wired in here.
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ from .attachment_store import AttachmentStore
 from .attachments import for_target, with_references
 from .config import Config, Target, default_config, find_config, load_config, structure_targets
 from .delivery import Delivery, Dispatcher, Outbox, QueueFullError, Submission, Tracker, open_store
-from .delivery.stores import event_from_dict, event_to_dict
-from .errors import ConfigError
+from .delivery.noise import NoiseControl
+from .delivery.stores import HELD, event_from_dict, event_to_dict
 from .events import Event
 from .messages import Message, Outcome, Receipt, Report
 from .pipeline import describe_error, format_message, prepare_event
 from .plugins import PluginRegistry
 from .routing import Routes, Subscription, delivery_order, route
-from .samples import sample_event
+from .samples import SampleSends, sample_event
 from .secrets import find_secrets, redact
 from .templating import Templates
 
@@ -42,7 +43,7 @@ log = logging.getLogger("tocsin")
 CLOSED = "not delivered: notifier closed"
 
 
-class Notifier:
+class Notifier(SampleSends):
     """Routes events to targets, formats them, and delivers them in the background, with retries.
 
     Build it from a config file (:meth:`from_file`) or from the attrs classes (``Notifier(Config(...))``);
@@ -50,6 +51,9 @@ class Notifier:
     :class:`~tocsin.delivery.Submission`; :meth:`notify` (sync) and :meth:`anotify` (async) submit and
     wait for the :class:`Report`. Close it (or use it as a context manager): :meth:`close` lets pending
     deliveries finish within a grace time and never hangs.
+
+    ``clock`` (``time.time`` by default) is where noise control and the dispatcher read the time; tests
+    pass a fake one (:class:`tocsin.testing.FakeClock`) to move through rate-limit windows and quiet hours.
 
     >>> with Notifier.from_file("tocsin.toml") as notifier:          # doctest: +SKIP
     ...     report = notifier.notify(Event("job_failed", data={"run_name": "nightly", "error": "disk full"}))
@@ -61,6 +65,7 @@ class Notifier:
         *,
         registry: PluginRegistry | None = None,
         plugins: Iterable[Any] = (),
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.registry = registry or PluginRegistry()
         for plugin in plugins:
@@ -81,6 +86,16 @@ class Notifier:
         self.attachments = AttachmentStore(
             settings.attachment_dir, retention=settings.attachment_retention, limit=settings.max_attachment_bytes
         )
+        self.noise = NoiseControl(
+            self.config,
+            self.registry,
+            format=self.format,
+            prepare=lambda event: prepare_event(event, self.config, self.registry),
+            release=self.attachments.release,
+            target=lambda name: self._extras.get(name) or self.config.target(name),
+            clock=clock,
+        )
+        self.clock = self.noise.clock
 
     @classmethod
     def from_file(
@@ -90,6 +105,7 @@ class Notifier:
         registry: PluginRegistry | None = None,
         plugins: Iterable[Any] = (),
         strict: bool = False,
+        clock: Callable[[], float] | None = None,
     ) -> Notifier:
         """A notifier from ``path``, else ``$TOCSIN_CONFIG``, else ``./tocsin.toml``, else the default.
 
@@ -100,7 +116,7 @@ class Notifier:
         registry = registry or PluginRegistry()
         for plugin in plugins:
             registry.register(plugin)
-        return cls(load_config(find_config(path), registry, strict=strict), registry=registry)
+        return cls(load_config(find_config(path), registry, strict=strict), registry=registry, clock=clock)
 
     # -- targets ---------------------------------------------------------------------------------
     @property
@@ -170,7 +186,7 @@ class Notifier:
         configured = self.config.order()
         order = delivery_order([*configured, *(t.name for t in routes.targets if t.name not in configured)])
         stored = event_to_dict(event) if self.config.delivery.durable else event  # memory keeps the object
-        rows = []
+        rows, now = [], self.clock()
         for target in routes.targets:
             if target.name not in configured:
                 self._extras[target.name] = target  # extra or per-person: the dispatcher resolves it by name
@@ -182,7 +198,8 @@ class Notifier:
                 self._finished(event, None, receipts[-1])
                 continue
             self.attachments.hold(message.attachments)  # each delivery keeps its files until its final outcome
-            rows.append(Delivery(event.id, target.name, message, stored))
+            row = Delivery(event.id, target.name, message, stored, next_at=now, created_at=now)
+            rows.append(self.noise.plan(row, event, target, now))
         self.attachments.release(event.attachments)  # the event's own hold, taken when prepare() staged them
         return event, receipts, rows, order
 
@@ -208,6 +225,7 @@ class Notifier:
                     targets=lambda: {**{t.name: t for t in self.config.targets}, **self._extras},
                     hooks_for=self.registry.hook_for,
                     outcome=self._outcome,
+                    noise=self.noise,
                 )
                 atexit.register(self._at_exit)
             return self._dispatcher
@@ -224,7 +242,15 @@ class Notifier:
         if rows:
             dispatcher = self._engine()
             futures = {row.target: self._tracker.watch(row.key, row.target, row.channel) for row in rows}
-            self._tracker.put(self.store, rows, self.config.settings.retry_backoff_max)
+            backoff_max = self.config.settings.retry_backoff_max
+            self._tracker.put(
+                self.store,
+                rows,
+                backoff_max,
+                self.clock(),
+                held=self.noise.held_receipt,
+                dropped=lambda row: self.attachments.release(row.message.attachments),
+            )
             dispatcher.wake()
         return Submission(event.id, event.type, order, receipts, futures)
 
@@ -303,27 +329,6 @@ class Notifier:
             await self.asubmit(event, targets=targets, extra_targets=extra_targets, subscriptions=subscriptions)
         )
 
-    def submit_test(self, target: str | None = None, *, event: Event | str | None = None) -> Submission:
-        """Submit a sample event (dummy data): to ``target`` alone, whatever its routing rules, or, without
-        a target, to every target ``event`` would reach (the per-event Test button).
-
-        ``event`` is a type name (a sample of it: ``job_completed`` by default) or an Event.
-        """
-        if target is None and event is None:
-            raise ConfigError("test: name a target, an event type, or both")
-        if event is None or isinstance(event, str):
-            title = "tocsin test notification: this target works" if event is None else None
-            event = sample_event(event or "job_completed", title=title)
-        return self.submit(event, targets=[target] if target is not None else None)
-
-    def test(self, target: str | None = None, *, event: Event | str | None = None) -> Report:
-        """:meth:`submit_test`, then wait for the report."""
-        return self.submit_test(target, event=event).result()
-
-    async def atest(self, target: str | None = None, *, event: Event | str | None = None) -> Report:
-        """:meth:`test` for async code (the report is awaited without blocking the loop)."""
-        return await self.submit_test(target, event=event)
-
     def _outcome(self, row: Delivery, receipt: Receipt, final: bool) -> None:
         """From the dispatcher: a delivery's final (or parked) outcome."""
         if final:  # before the waiter wakes: once the report is out, its files are gone
@@ -343,28 +348,34 @@ class Notifier:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every delivery submitted here has a final outcome or is parked in a durable store.
+        """Wait until every delivery submitted here has a final outcome or is parked in a durable store,
+        and every held delivery (noise control) that comes due within ``timeout`` seconds (by default
+        ``retry_backoff_max``) is sent: a digest whose window opens in 3 s is sent, then flush returns True.
 
-        Returns False when ``timeout`` seconds passed first (nothing is cancelled).
+        Returns False when ``timeout`` seconds passed first (nothing is cancelled). Held deliveries due
+        later (quiet hours until morning) stay held: they are accounted for, not waited for.
         """
-        return self._tracker.wait_idle(timeout)
+        horizon = self.config.settings.retry_backoff_max if timeout is None else timeout
+        return self._tracker.settle(self._dispatcher, timeout, horizon)
 
     def drain(self, timeout: float | None = None) -> bool:
-        """Attempt every pending delivery of the store now, whatever its next attempt time (``tocsin outbox drain``).
+        """Attempt every pending delivery of the store now, whatever its next attempt time (``tocsin outbox drain``);
+        held ones go now as their digests, rate limits lifted (an operator's "send it now").
 
         Returns True when nothing is left in flight or due soon (what failed again is rescheduled).
         """
         dispatcher = self._engine()
-        self.store.make_due(time.time())
-        dispatcher.wake()
+        self.store.make_due(self.clock())
+        dispatcher.lift_rate_limits()
         return dispatcher.until_idle(timeout)
 
     def close(self, timeout: float | None = None) -> None:
         """Stop accepting, let pending deliveries finish for up to ``timeout`` seconds, then stop; never hangs.
 
-        ``timeout`` defaults to ``[delivery] close_timeout``. What is left stays pending in a durable
-        store (the next notifier or ``tocsin worker`` resumes it); in memory each waiting caller gets a
-        failed receipt "not delivered: notifier closed".
+        ``timeout`` defaults to ``[delivery] close_timeout``. What is left stays pending (or held) in a
+        durable store (the next notifier or ``tocsin worker`` resumes it); in memory each waiting caller
+        gets a failed receipt "not delivered: notifier closed", and held deliveries are released at once
+        (sent as digests within the timeout, under the rate limit), since nothing outlives the process.
         """
         with self._lock:
             if self._closed:
@@ -375,7 +386,10 @@ class Notifier:
         timeout = self.config.delivery.close_timeout if timeout is None else timeout
         started = time.monotonic()
         if dispatcher is not None and not dispatcher.in_dispatcher_thread:
-            self._tracker.wait_idle(timeout)
+            if self._store is not None and not self._store.durable:  # nothing outlives us: held ones go now
+                self._store.make_due(self.clock(), states=(HELD,))
+                dispatcher.lift_rate_limits()
+            self.flush(timeout)
         if dispatcher is not None:
             dispatcher.stop(max(0.0, timeout - (time.monotonic() - started)))
         durable = self._store is not None and self._store.durable

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .errors import ConfigError
 from .events import Event, Severity, severity_for
 
-__all__ = ["sample_data", "sample_event"]
+if TYPE_CHECKING:
+    from .delivery import Submission
+    from .messages import Report
+
+__all__ = ["SampleSends", "sample_data", "sample_event"]
 
 
 def sample_data(event_type: str) -> dict[str, Any]:
@@ -37,3 +42,32 @@ def sample_event(event_type: str = "job_completed", **overrides: Any) -> Event:
     data.update(overrides.pop("data", None) or {})
     overrides.setdefault("source", {"instance": "tocsin-sample", "url": "https://example.org"})
     return Event(type=event_type, data=data, **overrides)
+
+
+class SampleSends:
+    """The Notifier's test sends (``tocsin test``, the per-event Test button): sample events through
+    :meth:`submit`, which the Notifier provides."""
+
+    def submit(self, event: Event, *, targets: Any = None) -> Submission:  # pragma: no cover - the Notifier's
+        raise NotImplementedError
+
+    def submit_test(self, target: str | None = None, *, event: Event | str | None = None) -> Submission:
+        """Submit a sample event (dummy data): to ``target`` alone, whatever its routing rules, or, without
+        a target, to every target ``event`` would reach (the per-event Test button).
+
+        ``event`` is a type name (a sample of it: ``job_completed`` by default) or an Event.
+        """
+        if target is None and event is None:
+            raise ConfigError("test: name a target, an event type, or both")
+        if event is None or isinstance(event, str):
+            title = "tocsin test notification: this target works" if event is None else None
+            event = sample_event(event or "job_completed", title=title)
+        return self.submit(event, targets=[target] if target is not None else None)
+
+    def test(self, target: str | None = None, *, event: Event | str | None = None) -> Report:
+        """:meth:`submit_test`, then wait for the report."""
+        return self.submit_test(target, event=event).result()
+
+    async def atest(self, target: str | None = None, *, event: Event | str | None = None) -> Report:
+        """:meth:`test` for async code (the report is awaited without blocking the loop)."""
+        return await self.submit_test(target, event=event)

@@ -6,6 +6,11 @@ thread-safe), so its caps hold whatever loops or threads submit: each target has
 hanging target fills its own lane only. Each attempt runs through :func:`~tocsin.delivery.attempt.attempt`
 and ends in ``Outbox.finish``; final outcomes (and parked ones) go to :meth:`Dispatcher.outcome`.
 
+Noise control hangs off the lanes: each lane's rate limit (its target's :class:`NoisePolicy`) is passed
+to :meth:`Outbox.take`, which holds what is beyond it; a due held *bundle* is one unit of the lane: it
+becomes one digest (``NoiseControl.digest``, formatted for the target) or, alone, is sent as itself. Times come
+from an injectable ``clock`` (``time.time`` by default) so tests can move time on.
+
 :meth:`stop` never hangs: in-flight attempts get the grace time, then are cancelled and their rows
 released (a durable store keeps them pending for the next process).
 """
@@ -23,7 +28,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -32,11 +37,13 @@ from ..messages import Outcome, Receipt
 from ..secrets import redact_for
 from ..transport import Transport
 from .attempt import attempt
+from .noise import held_reason
 from .policy import RetryPolicy, decide, format_duration
-from .stores import DEAD, DELIVERED, PENDING, Delivery, Outbox, lane_of
+from .stores import DEAD, DELIVERED, HELD, PENDING, Delivery, Outbox, lane_of
 
 if TYPE_CHECKING:
     from ..config import Config, Target
+    from .noise import NoiseControl
 
 __all__ = ["Dispatcher", "new_owner"]
 
@@ -61,6 +68,7 @@ class Dispatcher:
         targets: Callable[[], Mapping[str, Target]],
         hooks_for: Callable[[str], Any],
         outcome: Outcomes,
+        noise: NoiseControl | None = None,
     ) -> None:
         self.store = store
         self.settings = config.settings
@@ -69,11 +77,14 @@ class Dispatcher:
         self._targets = targets
         self._hooks_for = hooks_for
         self._outcome = outcome
+        self._noise = noise
+        self._clock = noise.clock if noise is not None else time.time
         self._in_flight: Counter[str] = Counter()
         self._total = 0
         self._claiming = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._unlimited = False
         self._grace = 0.0
         self._loop = asyncio.new_event_loop()
         self._wake: asyncio.Event | None = None
@@ -97,9 +108,14 @@ class Dispatcher:
     def in_dispatcher_thread(self) -> bool:
         return threading.current_thread() is self._thread
 
-    def until_idle(self, timeout: float | None = None) -> bool:
-        """Block until nothing is in flight and nothing is due within ``retry_backoff_max`` (True), or timeout."""
-        future = asyncio.run_coroutine_threadsafe(self._until_idle(), self._loop)
+    def until_idle(
+        self, timeout: float | None = None, *, horizon: float | None = None, states: tuple[str, ...] = (PENDING, HELD)
+    ) -> bool:
+        """Block until nothing is in flight and no row in ``states`` is due within ``horizon`` seconds of the
+        clock (default ``retry_backoff_max``) (True), or ``timeout`` passes (False)."""
+        self.wake()
+        horizon = self.settings.retry_backoff_max if horizon is None else horizon
+        future = asyncio.run_coroutine_threadsafe(self._until_idle(self._clock() + horizon, states), self._loop)
         try:
             future.result(timeout)
             return True
@@ -140,6 +156,24 @@ class Dispatcher:
 
     def _lane(self, target: Target) -> int:
         return target.max_in_flight or self.delivery.max_in_flight
+
+    def lift_rate_limits(self) -> None:
+        """Send what is due without waiting for rate-limit windows (``drain``, and closing a memory store,
+        where held deliveries would otherwise be lost): each held bundle still goes as one digest."""
+        self._unlimited = True
+        self.wake()
+
+    def _limits(self, lanes: Iterable[str]) -> dict[str, tuple[int, float]]:
+        """Each lane's rate limit as (count, period), from its target's noise policy."""
+        if self._noise is None or self._unlimited:
+            return {}
+        targets, limits = self._targets(), {}
+        for lane in lanes:
+            target = targets.get(lane)
+            rate = self._noise.policy(target).rate_limit if target is not None else None
+            if rate is not None:
+                limits[lane] = (rate.count, rate.period)
+        return limits
 
     def _quotas(self) -> dict[str, int]:
         quotas = {}
@@ -189,16 +223,23 @@ class Dispatcher:
             return 0
         self._claiming = True  # until the claimed rows count as in flight: not idle
         try:
-            rows = await self._call(self.store.claim, self.owner, quotas, limit, time.time(), self._lease)
+            taken = await self._call(
+                self.store.take, self.owner, quotas, limit, self._clock(), self._lease, self._limits(quotas)
+            )
         finally:
             self._claiming = False
-        for row in rows:
-            self._in_flight[lane_of(row.target)] += 1
+        for row in taken.held:  # the rate limit held them: their waiters hear it now
+            target = self._resolve(row.target)
+            reason = held_reason(row, self._noise.policy(target)) if target and self._noise else "held"
+            self._outcome(row, Receipt(row.target, row.channel, Outcome.HELD, reason=reason), False)
+        for unit in [*taken.rows, *taken.bundles]:
+            first = unit if isinstance(unit, Delivery) else unit[0]
+            self._in_flight[lane_of(first.target)] += 1
             self._total += 1
-            task = asyncio.create_task(self._deliver(row))
+            task = asyncio.create_task(self._deliver(unit))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return len(rows)
+        return len(taken)
 
     async def _sleep(self, claimed: int) -> None:
         quotas = self._quotas()
@@ -208,7 +249,7 @@ class Dispatcher:
         if quotas and self._total < self.settings.max_concurrent_deliveries:
             due = await self._call(self.store.next_due, list(quotas))
             if due is not None:
-                wait = max(due - time.time(), 0.02 if not claimed else 0.0)
+                wait = max(due - self._clock(), 0.02 if not claimed else 0.0)
                 timeout = wait if timeout is None else min(timeout, wait)
         await self._pause(timeout)
 
@@ -220,12 +261,18 @@ class Dispatcher:
             await asyncio.wait_for(self._wake.wait(), timeout)
         self._wake.clear()
 
-    async def _deliver(self, row: Delivery) -> None:
+    async def _deliver(self, unit: Delivery | list[Delivery]) -> None:
+        row = unit if isinstance(unit, Delivery) else unit[0]
         try:
             target = self._resolve(row.target)
             if target is None:  # claimed only for known lanes: cannot happen, but never lose the row
-                await self._call(self.store.release, self.owner, row)
+                await self._call(self.store.release, self.owner, None if isinstance(unit, list) else row)
                 return
+            if isinstance(unit, list):
+                released = await self._release(unit, target)
+                if released is None:
+                    return
+                row = released
             await self._attempt(row, target)
         except asyncio.CancelledError:
             pass  # stopping: the row stays pending (released below)
@@ -236,10 +283,27 @@ class Dispatcher:
             self._total -= 1
             self._set_wake()
 
+    async def _release(self, bundle: list[Delivery], target: Target) -> Delivery | None:
+        """A due held bundle: its digest row (the rows merged into it), or its one row, to attempt now."""
+        assert self._noise is not None
+        now = self._clock()
+        digest = None
+        if len(bundle) > 1:
+            try:
+                digest = self._noise.digest(target, bundle, now)
+            except Exception:  # the rows stay held (their lease runs out, then this is tried again)
+                log.exception("target %s: cannot make the digest of %d held deliveries", target.name, len(bundle))
+                return None
+        row = await self._call(self.store.release_hold, bundle, self.owner, digest, now)
+        if row is not None and digest is not None:
+            self._noise.merged(bundle, row)
+            log.info("target %s: %d held deliveries merged into digest %s", target.name, len(bundle), row.event_id)
+        return row
+
     async def _attempt(self, row: Delivery, target: Target) -> None:
         policy = RetryPolicy.for_target(target, self.settings, self.delivery)
         result = await attempt(self._hooks_for(target.channel), row.message, target, self._transport, policy.timeout)
-        attempts, now = row.attempts + 1, time.time()
+        attempts, now = row.attempts + 1, self._clock()
         common = {"attempts": attempts, "status_code": result.status_code, "latency_ms": (now - row.created_at) * 1000}
         common["warnings"] = result.warnings
         if result.ok:
@@ -271,13 +335,15 @@ class Dispatcher:
         else:
             log.info("target %s: attempt %d failed (%s); retrying in %.2fs", row.target, attempts, error, decision.wait)
 
-    async def _until_idle(self) -> None:
+    async def _until_idle(self, until: float, states: tuple[str, ...]) -> None:
         while True:
             if self._total == 0 and not self._claiming:
-                due = await self._call(self.store.next_due, list(self._targets()))
+                due = await self._call(self.store.next_due, list(self._targets()), states)
                 busy = self._total or self._claiming
-                if not busy and (due is None or due > time.time() + self.settings.retry_backoff_max):
+                if not busy and (due is None or due > until):
                     return
+                if due is not None and due <= self._clock():
+                    self._set_wake()
             await asyncio.sleep(0.02)
 
     async def _shutdown(self) -> None:

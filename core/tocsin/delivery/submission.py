@@ -15,11 +15,14 @@ import concurrent.futures
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import TocsinError
 from ..messages import Outcome, Receipt, Report
-from .stores import DELIVERED, PENDING, Delivery, Outbox
+from .stores import DELIVERED, HELD, MERGED, PENDING, Delivery, Outbox
+
+if TYPE_CHECKING:
+    from .dispatcher import Dispatcher
 
 __all__ = ["QueueFullError", "Submission", "Tracker"]
 
@@ -76,23 +79,52 @@ class Tracker:
             future.set_result(receipt)
         return True
 
-    def put(self, store: Outbox, rows: Sequence[Delivery], backoff_max: float) -> None:
+    def put(
+        self,
+        store: Outbox,
+        rows: Sequence[Delivery],
+        backoff_max: float,
+        now: float | None = None,
+        *,
+        held: Callable[[Delivery], Receipt] | None = None,
+        dropped: Callable[[Delivery], None] | None = None,
+    ) -> None:
         """Put ``rows`` in ``store`` (watched already); answer at once for keys the ledger already knows:
-        delivered before (not sent again), or parked for a later attempt."""
+        delivered before (not sent again), parked for a later attempt, or a duplicate (noise control's
+        de-duplication: "duplicate of <event id>"), and for rows put ``held`` (``held(row)`` is their
+        receipt). ``dropped(row)`` is told of each row the store did not keep."""
+        now = time.time() if now is None else now
         try:
-            existing = store.put(rows)
+            existing = store.put(rows, now)
         except Exception as exc:  # the outbox is unusable (disk full, locked): say so in each receipt
+            existing = {row.key: row for row in rows}
             for row in rows:
                 self.resolve(row.key, Receipt(row.target, row.channel, Outcome.FAILED, error=f"outbox: {exc}"))
-            return
-        now = time.time()
+        else:
+            self._known(existing, {row.key: row for row in rows}, now, backoff_max)
+        for row in rows:
+            if row.key in existing:
+                if dropped is not None:
+                    dropped(row)
+            elif row.state == HELD and held is not None:  # quiet hours or grouping: accounted for now
+                self.resolve(row.key, held(row))
+
+    def _known(
+        self, existing: Mapping[str, Delivery], by_key: Mapping[str, Delivery], now: float, backoff_max: float
+    ) -> None:
         for key, old in existing.items():
-            if old.state == DELIVERED:
+            if old.event_id != by_key[key].event_id:
+                reason = f"duplicate of {old.event_id}"
+                self.resolve(key, Receipt(old.target, old.channel, Outcome.SKIPPED, reason=reason))
+            elif old.state == DELIVERED:
                 reason = "already delivered (this event id was sent to this target before)"
                 self.resolve(key, Receipt(old.target, old.channel, Outcome.DELIVERED, reason=reason))
             elif old.state == PENDING and old.next_at > now + backoff_max:
                 reason = "pending in the outbox (submitted before, waiting for its next attempt)"
                 self.resolve(key, Receipt(old.target, old.channel, Outcome.PENDING, reason=reason))
+            elif old.state in (HELD, MERGED):
+                reason = f"{old.state} (submitted before): " + (old.note or "waiting for its digest")
+                self.resolve(key, Receipt(old.target, old.channel, Outcome.HELD, reason=reason))
 
     def abandon(self, durable: bool, closed: str) -> int:
         """Closing: answer every outstanding delivery (pending in a durable store, else failed ``closed``)."""
@@ -112,6 +144,18 @@ class Tracker:
         """Block until nothing is outstanding (True) or ``timeout`` passes (False)."""
         with self._cond:
             return self._cond.wait_for(lambda: not self._futures, timeout)
+
+    def settle(self, dispatcher: Dispatcher | None, timeout: float | None, horizon: float) -> bool:
+        """``Notifier.flush``: nothing outstanding, and no held row due within ``horizon`` seconds unsent."""
+        started = time.monotonic()
+        if dispatcher is not None:
+            dispatcher.wake()  # the clock may have moved (a test's FakeClock): look at what is due now
+        if not self.wait_idle(timeout):
+            return False
+        if dispatcher is None or dispatcher.in_dispatcher_thread:
+            return True
+        left = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+        return dispatcher.until_idle(left, horizon=horizon, states=(HELD,)) and self.wait_idle(left)
 
 
 class Submission:

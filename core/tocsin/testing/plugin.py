@@ -71,6 +71,7 @@ def tocsin_make_notifier(tmp_path: Path) -> Iterator[NotifierFactory]:
         users: Mapping[str, Any] | None = None,
         delivery: Mapping[str, Any] | None = None,
         strict: bool = True,
+        clock: Callable[[], float] | None = None,
     ) -> Notifier:
         attachments = {"attachment_dir": str(tmp_path / "attachments")}  # never the user's own state folder
         data: dict[str, Any] = {"notifications": {**FAST_SETTINGS, **attachments, **(notifications or {})}}
@@ -83,7 +84,7 @@ def tocsin_make_notifier(tmp_path: Path) -> Iterator[NotifierFactory]:
             data["delivery"] = dict(delivery)
         data["targets"] = [dict(t) for t in targets]
         config = write_config(path or tmp_path / "tocsin.toml", data)
-        notifier = Notifier.from_file(config, plugins=plugins, strict=strict)
+        notifier = Notifier.from_file(config, plugins=plugins, strict=strict, clock=clock)
         made.append(notifier)
         return notifier
 

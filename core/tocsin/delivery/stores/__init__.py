@@ -9,7 +9,21 @@ A store is a ledger of deliveries keyed ``"<event id>:<target name>"`` and a que
 * ``finish`` records an attempt's outcome: delivered, pending again (retry at a time), or dead;
 * ``status``/``wait``/``rows``/``stats``/``retry``/``purge`` serve callers and ``tocsin outbox``.
 
-States: ``pending`` → ``delivered`` | ``dead``. The dispatcher does not know which store it runs on.
+States: ``pending`` → ``delivered`` | ``dead``; noise control adds ``held`` → ``merged`` (see below).
+The dispatcher does not know which store it runs on.
+
+Noise control (:mod:`tocsin.delivery.noise` decides, the store keeps it atomic across processes):
+
+* ``put`` skips a row whose ``dedup_key`` matches a live row of the same target whose ``dedup_until``
+  has not passed (returned as "existing": the original row, with its own event id); a row put as
+  ``held`` joins the held *bundle* of its (target, ``hold`` key) and its release time, or waits at least
+  ``hold_interval`` after that bundle's last release (Alertmanager's ``group_interval``);
+* ``take`` (the claim) keeps each lane under its rate limit (``limits``: the sends of every process are
+  recorded in the store): beyond it, due first attempts are *held* under the ``rate_limit`` key until
+  the window opens, other rows (critical ones, retries, digests) wait for it pending, in their order; a
+  due bundle is one unit: all its rows are leased together and come back in ``Taken.bundles``;
+* ``release_hold`` turns a leased bundle into its digest row (the rows become ``merged``, never
+  dropped), or, for a bundle of one, makes that row pending again to be sent as itself.
 """
 
 from __future__ import annotations
@@ -31,18 +45,25 @@ from ...text import json_safe
 __all__ = [
     "DEAD",
     "DELIVERED",
+    "HELD",
+    "MERGED",
     "PENDING",
+    "RATE_LIMIT",
     "STATES",
     "Delivery",
     "Outbox",
+    "Taken",
     "event_from_dict",
     "event_to_dict",
     "lane_of",
+    "open_at",
     "open_store",
 ]
 
-PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
-STATES = (PENDING, DELIVERED, DEAD)
+PENDING, DELIVERED, DEAD, HELD, MERGED = "pending", "delivered", "dead", "held", "merged"
+STATES = (PENDING, HELD, DELIVERED, DEAD, MERGED)
+#: The hold key of deliveries held by a rate limit (one bundle per target).
+RATE_LIMIT = "rate_limit"
 
 _events = cattrs.Converter()
 _events.register_unstructure_hook(datetime, lambda d: d.isoformat())
@@ -100,10 +121,27 @@ class Delivery:
     lease_owner: str | None = None
     lease_until: float | None = None
     id: int | None = None
+    #: Noise control: a hash of the rendered dedup key, and until when a later row with it is a duplicate.
+    dedup_key: str | None = None
+    dedup_until: float | None = None
+    #: The bundle a held row waits in: ``rate_limit``, ``quiet_hours`` or ``group:<hash>``.
+    hold: str | None = None
+    #: Critical rows are never held or merged (they still wait for a rate limit's window, in order).
+    critical: bool = False
+    #: What noise control did: ``merged into digest <event id>``, ``digest of N deliveries``.
+    note: str | None = None
+    #: Put only (not stored): the least time between two releases of this row's bundle.
+    hold_interval: float = 0.0
 
     @property
     def key(self) -> str:
         return delivery_key(self.event_id, self.target)
+
+    @property
+    def mergeable(self) -> bool:
+        """Whether a rate limit may hold this row for a digest: a first attempt of a non-critical event,
+        not itself a digest."""
+        return not self.critical and self.attempts == 0 and self.message.event_type != "digest"
 
     @property
     def channel(self) -> str:
@@ -111,8 +149,30 @@ class Delivery:
 
     def to_dict(self) -> dict[str, Any]:
         """Every column, as ``tocsin outbox show --json`` prints it."""
-        data = attrs.asdict(self, filter=lambda a, _: a.name not in ("message", "event"))
+        data = attrs.asdict(self, filter=lambda a, _: a.name not in ("message", "event", "hold_interval"))
         return {"key": self.key, "channel": self.channel, **data, "message": self.message.to_dict()}
+
+
+@attrs.define
+class Taken:
+    """What one :meth:`Outbox.take` did: ``rows`` leased for an attempt, ``bundles`` (each a list of
+    held rows of one target and hold key, leased together, to become one digest) and ``held``: rows
+    it held just now because their lane's rate limit was reached (for their receipts)."""
+
+    rows: list[Delivery] = attrs.field(factory=list)
+    bundles: list[list[Delivery]] = attrs.field(factory=list)
+    held: list[Delivery] = attrs.field(factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows) + len(self.bundles)
+
+
+def open_at(sends: Sequence[float], count: int, period: float, now: float) -> float:
+    """When a lane that made ``sends`` (times, any order) may send again under ``count`` per ``period``."""
+    recent = sorted(at for at in sends if at > now - period)
+    if len(recent) < count:
+        return now
+    return recent[len(recent) - count] + period
 
 
 class Outbox(abc.ABC):
@@ -126,12 +186,34 @@ class Outbox(abc.ABC):
     label: str = "memory"
 
     @abc.abstractmethod
-    def put(self, deliveries: Sequence[Delivery]) -> dict[str, Delivery]:
-        """Add these; returns the rows already there for keys that were (a dead one is made pending again)."""
+    def put(self, deliveries: Sequence[Delivery], now: float | None = None) -> dict[str, Delivery]:
+        """Add these; returns the rows already there for keys that were (a dead one is made pending again),
+        and for duplicates (a live row of the same target with the same ``dedup_key``) that row."""
 
-    @abc.abstractmethod
     def claim(self, owner: str, quotas: Mapping[str, int], limit: int, now: float, lease: float) -> list[Delivery]:
         """Up to ``quotas[lane]`` due pending rows per lane (:func:`lane_of`), ``limit`` in all, leased to ``owner``."""
+        return self.take(owner, quotas, limit, now, lease).rows
+
+    @abc.abstractmethod
+    def take(
+        self,
+        owner: str,
+        quotas: Mapping[str, int],
+        limit: int,
+        now: float,
+        lease: float,
+        limits: Mapping[str, tuple[int, float]] | None = None,
+    ) -> Taken:
+        """:meth:`claim` with noise control: due held bundles too, each lane (``limits[lane]`` = (count,
+        period)) kept under its rate limit; see the module docstring."""
+
+    @abc.abstractmethod
+    def release_hold(
+        self, rows: Sequence[Delivery], owner: str, digest: Delivery | None, now: float
+    ) -> Delivery | None:
+        """Turn a leased bundle into ``digest`` (inserted pending, leased to ``owner``; the rows ``merged``),
+        or with ``digest`` None make its one row pending (still leased) to be sent as itself. Returns the
+        row to attempt, or None when the bundle changed meanwhile (another process took it)."""
 
     @abc.abstractmethod
     def finish(
@@ -152,8 +234,8 @@ class Outbox(abc.ABC):
         take the rows at once."""
 
     @abc.abstractmethod
-    def next_due(self, lanes: Iterable[str]) -> float | None:
-        """The earliest next attempt time among these lanes' pending rows (not leased to someone else)."""
+    def next_due(self, lanes: Iterable[str], states: Sequence[str] = (PENDING, HELD)) -> float | None:
+        """The earliest next attempt (or release) time among these lanes' rows in ``states``."""
 
     @abc.abstractmethod
     def status(self, key: str) -> Delivery | None:
@@ -172,11 +254,11 @@ class Outbox(abc.ABC):
         """Make these rows (ids or keys), or every dead one, pending and due now; returns how many."""
 
     @abc.abstractmethod
-    def make_due(self, now: float) -> int:
-        """Every pending row due now (``tocsin outbox drain``); returns how many."""
+    def make_due(self, now: float, states: Sequence[str] = (PENDING, HELD)) -> int:
+        """Every pending (and held) row due now (``tocsin outbox drain``); returns how many."""
 
     @abc.abstractmethod
-    def purge(self, older_than: float, states: Sequence[str] = (DELIVERED, DEAD)) -> int:
+    def purge(self, older_than: float, states: Sequence[str] = (DELIVERED, DEAD, MERGED)) -> int:
         """Delete rows in ``states`` last updated more than ``older_than`` seconds ago; returns how many."""
 
     def wait(self, keys: Sequence[str], timeout: float | None = None, poll: float = 0.05) -> bool:
@@ -184,7 +266,7 @@ class Outbox(abc.ABC):
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             rows = [self.status(key) for key in keys]
-            if all(row is None or row.state != PENDING for row in rows):
+            if all(row is None or row.state != PENDING for row in rows):  # held: accounted, not waited for
                 return True
             if deadline is not None and time.monotonic() >= deadline:
                 return False

@@ -1,8 +1,10 @@
 """The ``memory`` store: the outbox in this process only (best-effort: a crash or exit loses what waits).
 
 Pending rows sit in one heap per target, ordered by next attempt time, so a claim takes each lane's due
-rows without scanning the others. Finished rows (delivered, dead) are remembered, up to ``keep``, so a
-replayed event id is recognised and not sent again while the process lives.
+rows without scanning the others. Held rows (noise control) wait in a dict beside them, with the sends of
+each lane (for rate limits) and the last release of each bundle. Finished rows (delivered, dead, merged)
+are remembered, up to ``keep``, so a replayed event id is recognised and not sent again while the process
+lives, and a duplicate is recognised while its window lasts.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
-from . import DEAD, DELIVERED, PENDING, Delivery, Outbox, lane_of
+from . import DEAD, DELIVERED, HELD, MERGED, PENDING, RATE_LIMIT, STATES, Delivery, Outbox, Taken, lane_of, open_at
 
 __all__ = ["MemoryOutbox"]
 
@@ -33,44 +35,168 @@ class MemoryOutbox(Outbox):
         self._pending: dict[str, Delivery] = {}
         self._heaps: dict[str, list[tuple[float, int, str]]] = {}
         self._done: OrderedDict[str, Delivery] = OrderedDict()
+        self._held: dict[str, Delivery] = {}
+        self._sends: dict[str, list[float]] = {}
+        self._released: dict[tuple[str, str], float] = {}
+        self._dedup: dict[tuple[str, str], str] = {}
         self._keep = keep
         self._seq = itertools.count(1)
 
     def _push(self, row: Delivery) -> None:
         heapq.heappush(self._heaps.setdefault(lane_of(row.target), []), (row.next_at, row.id or 0, row.key))
 
-    def put(self, deliveries: Sequence[Delivery]) -> dict[str, Delivery]:
+    def put(self, deliveries: Sequence[Delivery], now: float | None = None) -> dict[str, Delivery]:
         existing: dict[str, Delivery] = {}
+        now = time.time() if now is None else now
         with self._lock:
             for row in deliveries:
                 key = row.key
-                known = self._pending.get(key) or self._done.get(key)
+                known = self._pending.get(key) or self._held.get(key) or self._done.get(key)
                 if known is not None and known.state != DEAD:
                     existing[key] = attrs.evolve(known)
+                    continue
+                original = self._duplicate_of(row, now)
+                if original is not None:
+                    existing[key] = attrs.evolve(original)
                     continue
                 if known is not None:
                     existing[key] = attrs.evolve(known)
                     del self._done[key]
                 row.id = row.id or next(self._seq)
-                self._pending[key] = row
-                self._push(row)
+                if row.dedup_key is not None:
+                    self._dedup[(row.target, row.dedup_key)] = key
+                if row.state == HELD:
+                    self._join(row)
+                    self._held[key] = row
+                else:
+                    self._pending[key] = row
+                    self._push(row)
         return existing
 
-    def claim(self, owner: str, quotas: Mapping[str, int], limit: int, now: float, lease: float) -> list[Delivery]:
-        claimed: list[Delivery] = []
+    def _duplicate_of(self, row: Delivery, now: float) -> Delivery | None:
+        if row.dedup_key is None or not row.dedup_until:
+            return None
+        original = self._find(self._dedup.get((row.target, row.dedup_key), ""))
+        if original is None or original.state == DEAD or (original.dedup_until or 0) <= now:
+            return None
+        return original if original.event_id != row.event_id else None
+
+    def _join(self, row: Delivery) -> None:
+        """A held row's release time: its bundle's, else at least ``hold_interval`` after the last release."""
+        bundle = [r.next_at for r in self._held.values() if r.target == row.target and r.hold == row.hold]
+        if bundle:
+            row.next_at = min(bundle)
+            return
+        last = self._released.get((row.target, row.hold or ""))
+        if last is not None and row.hold_interval:
+            row.next_at = max(row.next_at, last + row.hold_interval)
+
+    def take(
+        self,
+        owner: str,
+        quotas: Mapping[str, int],
+        limit: int,
+        now: float,
+        lease: float,
+        limits: Mapping[str, tuple[int, float]] | None = None,
+    ) -> Taken:
+        taken = Taken()
+        limits = limits or {}
         with self._lock:
             for lane, quota in quotas.items():
-                heap = self._heaps.get(lane)
-                taken = 0
-                while heap and taken < quota and len(claimed) < limit and heap[0][0] <= now:
-                    _, _, key = heapq.heappop(heap)
-                    row = self._pending.get(key)
-                    if row is None or row.lease_owner is not None:
-                        continue  # finished or re-queued since this heap entry was pushed
-                    row.lease_owner, row.lease_until = owner, now + lease
-                    claimed.append(row)
-                    taken += 1
-        return claimed
+                room = min(quota, limit - len(taken))
+                if room <= 0:
+                    break
+                rate = limits.get(lane)
+                sends = self._sends.setdefault(lane, [])
+                if rate is not None:
+                    sends[:] = [at for at in sends if at > now - rate[1]]
+                cap = max(rate[0] - len(sends), 0) if rate is not None else room
+                units = self._due(lane, now, everything=rate is not None)
+                count = min(room, cap)
+                for _, _, unit in units[:count]:
+                    for row in unit:
+                        row.lease_owner, row.lease_until = owner, now + lease
+                    (taken.bundles.append(unit) if unit[0].state == HELD else taken.rows.append(unit[0]))
+                    sends.append(now)
+                rest = [unit for _, _, unit in units[count:]]
+                if rate is not None and count == cap and rest:
+                    self._wait_for_window(rest, open_at(sends, rate[0], rate[1], now), taken)
+                else:
+                    for unit in rest:
+                        if unit[0].state == PENDING:
+                            self._push(unit[0])
+        return taken
+
+    def _due(self, lane: str, now: float, everything: bool) -> list[tuple[float, int, list[Delivery]]]:
+        """The lane's due units in order: pending rows (popped from the heap) and held bundles."""
+        units: list[tuple[float, int, list[Delivery]]] = []
+        heap = self._heaps.get(lane)
+        while heap and heap[0][0] <= now:
+            _, _, key = heapq.heappop(heap)
+            row = self._pending.get(key)
+            if row is None or row.lease_owner is not None:
+                continue  # finished or re-queued since this heap entry was pushed
+            units.append((row.next_at, row.id or 0, [row]))
+        bundles: dict[tuple[str, str], list[Delivery]] = {}
+        for row in self._held.values():
+            if lane_of(row.target) == lane:
+                bundles.setdefault((row.target, row.hold or ""), []).append(row)
+        for rows in bundles.values():
+            due = min(r.next_at for r in rows)
+            if due <= now and all(r.lease_owner is None for r in rows):
+                rows.sort(key=lambda r: r.id or 0)
+                units.append((due, rows[0].id or 0, rows))
+        units.sort(key=lambda u: (u[0], u[1]))
+        return units
+
+    def _wait_for_window(self, units: list[list[Delivery]], at: float, taken: Taken) -> None:
+        """The rate limit is reached: hold first attempts for the ``rate_limit`` digest; the rest wait, in order."""
+        for unit in units:
+            row = unit[0]
+            if row.state == HELD:
+                for member in unit:
+                    member.next_at = max(member.next_at, at)
+            elif row.mergeable:
+                del self._pending[row.key]
+                row.state, row.hold, row.next_at, row.updated_at = HELD, RATE_LIMIT, at, time.time()
+                self._held[row.key] = row
+                taken.held.append(attrs.evolve(row))
+            else:
+                row.next_at = at
+                self._push(row)
+
+    def release_hold(
+        self, rows: Sequence[Delivery], owner: str, digest: Delivery | None, now: float
+    ) -> Delivery | None:
+        with self._lock:
+            members = [self._held.get(r.key) for r in rows]
+            if not members or any(m is None or m.lease_owner != owner for m in members):
+                return None
+            first = members[0]
+            assert first is not None
+            self._released[(first.target, first.hold or "")] = now
+            if digest is None:
+                del self._held[first.key]
+                first.state = PENDING
+                self._pending[first.key] = first
+                return first
+            for member in members:
+                assert member is not None
+                del self._held[member.key]
+                member.state, member.note, member.updated_at = MERGED, f"merged into digest {digest.event_id}", now
+                member.lease_owner = member.lease_until = None
+                self._remember(member)
+            digest.id = next(self._seq)
+            digest.lease_owner, digest.lease_until = owner, first.lease_until
+            digest.note = f"digest of {len(members)} deliveries"
+            self._pending[digest.key] = digest
+            return digest
+
+    def _remember(self, row: Delivery) -> None:
+        self._done[row.key] = row
+        while len(self._done) > self._keep:
+            self._done.popitem(last=False)
 
     def finish(
         self,
@@ -95,9 +221,7 @@ class MemoryOutbox(Outbox):
                 return
             row.state = state
             del self._pending[row.key]
-            self._done[row.key] = row
-            while len(self._done) > self._keep:
-                self._done.popitem(last=False)
+            self._remember(row)
 
     def release(self, owner: str, delivery: Delivery | None = None) -> None:
         with self._lock:
@@ -105,16 +229,26 @@ class MemoryOutbox(Outbox):
                 if row.lease_owner == owner and (delivery is None or row.key == delivery.key):
                     row.lease_owner = row.lease_until = None
                     self._push(row)
+            for row in self._held.values():
+                if row.lease_owner == owner and (delivery is None or row.key == delivery.key):
+                    row.lease_owner = row.lease_until = None
 
-    def next_due(self, lanes: Iterable[str]) -> float | None:
+    def next_due(self, lanes: Iterable[str], states: Sequence[str] = (PENDING, HELD)) -> float | None:
+        names = set(lanes)
         with self._lock:
-            heads = [heap[0][0] for name in lanes if (heap := self._heaps.get(name))]
+            heads = [heap[0][0] for name in names if (heap := self._heaps.get(name))] if PENDING in states else []
+            if HELD in states:
+                held = self._held.values()
+                heads += [r.next_at for r in held if r.lease_owner is None and lane_of(r.target) in names]
         return min(heads) if heads else None
 
+    def _every(self) -> list[Delivery]:
+        return [*self._pending.values(), *self._held.values(), *self._done.values()]
+
     def _find(self, key: str) -> Delivery | None:
-        row = self._pending.get(key) or self._done.get(key)
+        row = self._pending.get(key) or self._held.get(key) or self._done.get(key)
         if row is None and key.isdigit():
-            row = next((r for r in [*self._pending.values(), *self._done.values()] if r.id == int(key)), None)
+            row = next((r for r in self._every() if r.id == int(key)), None)
         return row
 
     def status(self, key: str) -> Delivery | None:
@@ -124,7 +258,7 @@ class MemoryOutbox(Outbox):
 
     def rows(self, state: str | None = None, target: str | None = None, limit: int = 100) -> list[Delivery]:
         with self._lock:
-            every = [*self._pending.values(), *self._done.values()]
+            every = self._every()
             chosen = [
                 r for r in every if (state is None or r.state == state) and (target is None or r.target == target)
             ]
@@ -134,8 +268,8 @@ class MemoryOutbox(Outbox):
     def stats(self) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {}
         with self._lock:
-            for row in [*self._pending.values(), *self._done.values()]:
-                per = counts.setdefault(row.target, {s: 0 for s in (PENDING, DELIVERED, DEAD)})
+            for row in self._every():
+                per = counts.setdefault(row.target, {s: 0 for s in STATES})
                 per[row.state] += 1
         return counts
 
@@ -151,16 +285,23 @@ class MemoryOutbox(Outbox):
                 self._push(row)
         return len(chosen)
 
-    def make_due(self, now: float) -> int:
+    def make_due(self, now: float, states: Sequence[str] = (PENDING, HELD)) -> int:
         with self._lock:
-            self._heaps.clear()
-            for row in self._pending.values():
-                row.next_at = min(row.next_at, now)
-                if row.lease_owner is None:
-                    self._push(row)
-            return len(self._pending)
+            count = 0
+            if PENDING in states:
+                self._heaps.clear()
+                for row in self._pending.values():
+                    row.next_at = min(row.next_at, now)
+                    if row.lease_owner is None:
+                        self._push(row)
+                count += len(self._pending)
+            if HELD in states:
+                for row in self._held.values():
+                    row.next_at = min(row.next_at, now)
+                count += len(self._held)
+            return count
 
-    def purge(self, older_than: float, states: Sequence[str] = (DELIVERED, DEAD)) -> int:
+    def purge(self, older_than: float, states: Sequence[str] = (DELIVERED, DEAD, MERGED)) -> int:
         cutoff = time.time() - older_than
         with self._lock:
             gone = [k for k, r in self._done.items() if r.state in states and r.updated_at < cutoff]

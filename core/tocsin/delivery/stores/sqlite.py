@@ -6,79 +6,34 @@ HTTP status, last (redacted) error and next attempt time. WAL mode, so readers n
 writer; every claim is one ``BEGIN IMMEDIATE`` transaction, so two processes never lease the same row.
 A lease expires (``[delivery] lease``), and a lease whose owner was a process of this host that no
 longer runs is free at once, so a crashed process's deliveries are taken over.
+
+Noise control lives in the same file, so it holds across processes: held rows (state ``held``) and
+their digests are rows of ``deliveries``; ``sends`` records when each lane sent (rate limits), ``holds``
+when each bundle was last released (``group_interval``). A file written before noise control existed is
+migrated in place on first open (one transaction; its rows keep their ids).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
-import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ...errors import TocsinError
 from ...messages import Message
-from . import DEAD, DELIVERED, PENDING, Delivery, Outbox
+from . import DEAD, DELIVERED, HELD, MERGED, PENDING, STATES, Delivery, Outbox
+from .sqlite_noise import NoiseSql
+from .sqlite_schema import COLUMNS, IN_LANE, lane_params, migrate, owner_is_dead
 
 __all__ = ["SqliteOutbox", "owner_is_dead"]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS deliveries (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id TEXT NOT NULL,
-    target TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    event_type TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_at REAL NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    last_status INTEGER,
-    last_error TEXT,
-    lease_owner TEXT,
-    lease_until REAL,
-    message TEXT NOT NULL,
-    event TEXT NOT NULL,
-    UNIQUE (event_id, target)
-);
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, target, next_at);
-"""
-COLUMNS = (
-    "id, event_id, target, state, attempts, next_at, created_at, updated_at, last_status, last_error, "
-    "lease_owner, lease_until, message, event"
-)
 
-
-#: A row in a lane: the target's own deliveries and its ``<target>/user``, ``<target>/recipients`` ones.
-IN_LANE = "(target = ? OR target = ? || '/user' OR target = ? || '/recipients')"
-
-
-def _lane_params(lane: str) -> tuple[str, str, str]:
-    return (lane, lane, lane)
-
-
-def owner_is_dead(owner: str) -> bool:
-    """Whether a lease owner (``host:pid:token``) was a process of this host that no longer runs."""
-    host, _, rest = owner.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # exists but not ours (EPERM)
-        return False
-    return False
-
-
-class SqliteOutbox(Outbox):
+class SqliteOutbox(NoiseSql, Outbox):
     """A durable outbox in a SQLite file (created, with its folder, on first use)."""
 
     durable = True
@@ -92,7 +47,7 @@ class SqliteOutbox(Outbox):
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
+            migrate(self._db)
         except (OSError, sqlite3.Error) as exc:
             raise TocsinError(f"outbox {self.path}: cannot open: {exc}") from None
         self._lock = threading.Lock()
@@ -115,8 +70,9 @@ class SqliteOutbox(Outbox):
     @staticmethod
     def _row(values: tuple[Any, ...]) -> Delivery:
         (id_, event_id, target, state, attempts, next_at, created, updated, status, error, owner, until, msg, event) = (
-            values
+            values[:14]
         )
+        dedup_key, dedup_until, hold, critical, note = values[14:]
         return Delivery(
             event_id=event_id,
             target=target,
@@ -132,74 +88,60 @@ class SqliteOutbox(Outbox):
             lease_owner=owner,
             lease_until=until,
             id=id_,
+            dedup_key=dedup_key,
+            dedup_until=dedup_until,
+            hold=hold,
+            critical=bool(critical),
+            note=note,
         )
 
-    def put(self, deliveries: Sequence[Delivery]) -> dict[str, Delivery]:
+    def put(self, deliveries: Sequence[Delivery], now: float | None = None) -> dict[str, Delivery]:
         existing: dict[str, Delivery] = {}
-        now = time.time()
+        now = time.time() if now is None else now
         with self._tx() as db:
             for row in deliveries:
+                old = db.execute(
+                    f"SELECT {COLUMNS} FROM deliveries WHERE event_id = ? AND target = ?", (row.event_id, row.target)
+                ).fetchone()
+                if old is not None:
+                    existing[row.key] = self._row(old)
+                    if old[3] == DEAD:  # submitted again: a new round of attempts
+                        db.execute(
+                            "UPDATE deliveries SET state = 'pending', attempts = 0, next_at = ?, updated_at = ?, "
+                            "lease_owner = NULL, lease_until = NULL WHERE id = ?",
+                            (now, now, old[0]),
+                        )
+                    continue
+                original = self._duplicate_of(db, row, now)
+                if original is not None:
+                    existing[row.key] = original
+                    continue
+                if row.state == HELD:
+                    self._join(db, row)
                 cursor = db.execute(
                     "INSERT INTO deliveries (event_id, target, channel, event_type, state, attempts, next_at, "
-                    "created_at, updated_at, message, event) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (event_id, target) DO NOTHING",
+                    "created_at, updated_at, message, event, dedup_key, dedup_until, hold, critical, note) "
+                    "VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         row.event_id,
                         row.target,
                         row.channel,
                         row.message.event_type,
+                        row.state,
                         row.next_at,
                         row.created_at,
                         now,
                         json.dumps(row.message.to_dict(), ensure_ascii=False),
                         json.dumps(row.event, ensure_ascii=False, default=str),
+                        row.dedup_key,
+                        row.dedup_until,
+                        row.hold,
+                        int(row.critical),
+                        row.note,
                     ),
                 )
-                if cursor.rowcount:
-                    row.id = cursor.lastrowid
-                    continue
-                old = db.execute(
-                    f"SELECT {COLUMNS} FROM deliveries WHERE event_id = ? AND target = ?", (row.event_id, row.target)
-                ).fetchone()
-                existing[row.key] = self._row(old)
-                if old[3] == DEAD:  # submitted again: a new round of attempts
-                    db.execute(
-                        "UPDATE deliveries SET state = 'pending', attempts = 0, next_at = ?, updated_at = ?, "
-                        "lease_owner = NULL, lease_until = NULL WHERE id = ?",
-                        (now, now, old[0]),
-                    )
+                row.id = cursor.lastrowid
         return existing
-
-    def claim(self, owner: str, quotas: Mapping[str, int], limit: int, now: float, lease: float) -> list[Delivery]:
-        claimed: list[Delivery] = []
-        with self._tx() as db:
-            owners = db.execute(
-                "SELECT DISTINCT lease_owner FROM deliveries WHERE state = 'pending' AND lease_until >= ? "
-                "AND lease_owner != ?",
-                (now, owner),
-            ).fetchall()
-            dead = [o for (o,) in owners if owner_is_dead(o)]
-            marks = ",".join("?" * len(dead)) or "NULL"
-            for lane, quota in quotas.items():
-                take = min(quota, limit - len(claimed))
-                if take <= 0:
-                    break
-                claimed.extend(
-                    self._row(values)
-                    for values in db.execute(
-                        f"SELECT {COLUMNS} FROM deliveries WHERE state = 'pending' AND {IN_LANE} AND next_at <= ? "
-                        f"AND (lease_owner IS NULL OR lease_until < ? OR lease_owner IN ({marks})) "
-                        "ORDER BY next_at, id LIMIT ?",
-                        (*_lane_params(lane), now, now, *dead, take),
-                    )
-                )
-            for row in claimed:
-                row.lease_owner, row.lease_until = owner, now + lease
-            db.executemany(
-                "UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?",
-                [(owner, now + lease, row.id) for row in claimed],
-            )
-        return claimed
 
     def finish(
         self,
@@ -233,19 +175,20 @@ class SqliteOutbox(Outbox):
         with self._tx() as db:
             db.execute(
                 "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL "
-                f"WHERE lease_owner = ? AND state = 'pending'{only}",
+                f"WHERE lease_owner = ? AND state IN ('pending', 'held'){only}",
                 (owner,) if delivery is None else (owner, delivery.id),
             )
 
-    def next_due(self, lanes: Iterable[str]) -> float | None:
+    def next_due(self, lanes: Iterable[str], states: Sequence[str] = (PENDING, HELD)) -> float | None:
         names = list(lanes)
-        if not names:
+        if not names or not states:
             return None
         where = " OR ".join([IN_LANE] * len(names))
+        marks = ",".join("?" * len(states))
         ((due,),) = self._read(
             "SELECT MIN(CASE WHEN lease_until > next_at THEN lease_until ELSE next_at END) FROM deliveries "
-            f"WHERE state = 'pending' AND ({where})",
-            [param for name in names for param in _lane_params(name)],
+            f"WHERE state IN ({marks}) AND ({where})",
+            [*states, *(param for name in names for param in lane_params(name))],
         )
         return due
 
@@ -278,7 +221,7 @@ class SqliteOutbox(Outbox):
     def stats(self) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {}
         for target, state, count in self._read("SELECT target, state, COUNT(*) FROM deliveries GROUP BY target, state"):
-            counts.setdefault(target, {s: 0 for s in (PENDING, DELIVERED, DEAD)})[state] = count
+            counts.setdefault(target, {s: 0 for s in STATES})[state] = count
         return counts
 
     def retry(self, keys: Sequence[str] = (), *, all_dead: bool = False, now: float | None = None) -> int:
@@ -297,13 +240,14 @@ class SqliteOutbox(Outbox):
                 ).rowcount
         return changed
 
-    def make_due(self, now: float) -> int:
+    def make_due(self, now: float, states: Sequence[str] = (PENDING, HELD)) -> int:
+        marks = ",".join("?" * len(states))
         with self._tx() as db:
             return db.execute(
-                "UPDATE deliveries SET next_at = ? WHERE state = 'pending' AND next_at > ?", (now, now)
+                f"UPDATE deliveries SET next_at = ? WHERE state IN ({marks}) AND next_at > ?", (now, *states, now)
             ).rowcount
 
-    def purge(self, older_than: float, states: Sequence[str] = (DELIVERED, DEAD)) -> int:
+    def purge(self, older_than: float, states: Sequence[str] = (DELIVERED, DEAD, MERGED)) -> int:
         marks = ",".join("?" * len(states))
         with self._tx() as db:
             return db.execute(
