@@ -30,6 +30,9 @@ What it checks, each as its own test (so a failure names the broken promise):
   attached file's bytes on the wire, any other lists its name in the message; a file over the cap (or
   missing) is left out with a note in the message and a receipt warning, and the alert is delivered;
 * the CLI: ``tocsin test <target>`` sends the sample event;
+* noise control (:mod:`tocsin.testing.noise_checks`): a burst past the channel's declared ``rate_limit``
+  is held and sent as one digest through the channel's templates (the other checks use ``rate_limit =
+  "off"``);
 * ownership (:mod:`tocsin.testing.ownership`): no hook of the distribution answers for another channel's
   target (a hook-only module's guard-less ``format_message``, an ``async def deliver`` that answers every
   call), a deployment's plain ``@hookimpl`` runs before the channel's (``trylast``), and ``deliver`` returns
@@ -64,11 +67,13 @@ from ..config import TARGET_KEYS
 from ..errors import ConfigError
 from ..events import EVENT_TYPES, Event
 from ..messages import Message, Outcome, Receipt
+from ..noise_config import NOISE_KEYS
 from ..notifier import Notifier
 from ..plugins import CHANNEL_GROUP, PluginRegistry
 from ..samples import sample_event
 from ..secrets import find_secrets, secret_parts
 from ..structure import Problems, option_key, structure_attrs, structure_value
+from .noise_checks import NoiseChecks
 from .ownership import OwnershipChecks
 from .sinks import HttpSink, Reply
 
@@ -88,7 +93,7 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-class ChannelContract(OwnershipChecks):
+class ChannelContract(OwnershipChecks, NoiseChecks):
     """Subclass as ``TestXxxContract`` in a plugin's tests; set ``channel`` and ``distribution`` and
     implement :meth:`target_options`. Everything else has a default you may override.
     """
@@ -283,7 +288,7 @@ class ChannelContract(OwnershipChecks):
     def target(self, sink: Any, *, options: Mapping[str, Any] | None = None, **keys: Any) -> dict[str, Any]:
         """One ``[[targets]]`` table for this channel, delivering to ``sink``."""
         opts = dict(self.target_options(self.sink_url(sink)) if options is None else options)
-        return {"name": self.target_name, "channel": self.channel, **opts, **keys}
+        return {"name": self.target_name, "channel": self.channel, "rate_limit": "off", **opts, **keys}
 
     def notifier(self, tocsin_make_notifier: Any, sink: Any, **kwargs: Any) -> Notifier:
         """A notifier from a real ``tocsin.toml`` with one target of this channel."""
@@ -329,7 +334,7 @@ class ChannelContract(OwnershipChecks):
         docs = info.spec.option_docs()
         undocumented = [row["name"] for row in docs if not row["doc"]]
         assert not undocumented, f"options without metadata={{'doc': ...}}: {undocumented}"
-        clashes = [row["name"] for row in docs if row["name"] in TARGET_KEYS]
+        clashes = [row["name"] for row in docs if row["name"] in (*TARGET_KEYS, *NOISE_KEYS)]
         assert not clashes, f"options named like target keys the core owns: {clashes}"
         if info.spec.templates is not None:
             assert (info.spec.templates / self.folder).is_dir(), f"no {self.folder}/ in {info.spec.templates}"

@@ -59,6 +59,7 @@ def tocsin_channels() -> list[Channel]:
             schemes=urls.SCHEMES,
             from_url=urls.from_url,
             limits=CHANNEL_LIMITS,
+            rate_limit="30/1m",  # Discord: 30 webhook messages a minute per channel
         )
     ]
 

@@ -64,6 +64,7 @@ def tocsin_channels() -> list[Channel]:
             test_options=options_for_tests,
             schemes=urls.SCHEMES,
             from_url=urls.from_url,
+            rate_limit="60/1m",  # Google Chat: 60 writes a minute per space, incoming webhooks included
         )
     ]
 

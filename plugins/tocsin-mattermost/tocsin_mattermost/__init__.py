@@ -63,6 +63,7 @@ def tocsin_channels() -> list[Channel]:
             ),
             schemes=urls.SCHEMES,
             from_url=urls.from_url,
+            rate_limit="10/1s",  # Mattermost's default server rate limit: 10 requests a second
         )
     ]
 

@@ -125,6 +125,7 @@ def tocsin_channels() -> list[Channel]:
                 Limit("body.message", wire.MESSAGE_LIMIT, "bytes"),
                 Limit("body.title", wire.TITLE_LIMIT, "bytes", one_line=True),
             ),
+            rate_limit="60/5m",  # ntfy.sh: a burst of 60 requests, then one every 5 seconds
         )
     ]
 

@@ -63,6 +63,7 @@ def tocsin_channels() -> list[Channel]:
             test_options=options_for_tests,
             schemes=urls.SCHEMES,
             from_url=urls.from_url,
+            rate_limit="120/1m",  # PagerDuty Events API v2: 120 events a minute per integration key
         )
     ]
 

@@ -44,6 +44,7 @@ def api_target(sink, channel="slack-api", **extra):
     return {
         "name": "ops-slack",
         "channel": channel,
+        "rate_limit": "off",  # these tests send several messages in a second: no noise control
         "token": TOKEN,
         "channel_id": "C0123456789",
         "api_url": sink.url + "/api/chat.postMessage",
@@ -95,7 +96,7 @@ def test_files_into_the_channel_and_a_webhook_only_lists_them(tocsin_http_sink, 
     assert "thread_ts" not in tocsin_http_sink.last.json()
 
     tocsin_http_sink.default = Reply(200, "ok")
-    hook = {"name": "hook", "channel": "slack", "url": tocsin_http_sink.url + "/services/T0/B0/x"}
+    hook = {"name": "hook", "channel": "slack", "url": tocsin_http_sink.url + "/services/T0/B0/x", "rate_limit": "off"}
     webhook = tocsin_make_notifier([hook])
     before = len(tocsin_http_sink.requests)
     receipt = webhook.notify(event(Attachment.from_bytes(LOG, "nightly.log")))["hook"]

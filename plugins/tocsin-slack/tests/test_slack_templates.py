@@ -27,7 +27,7 @@ JOB_FAILED_OVERRIDE = """{
 def test_a_template_named_slack_job_failed_in_template_dirs_wins(tocsin_http_sink, tocsin_make_notifier, tmp_path):
     templates = write_template(tmp_path, "job_failed.json.j2", JOB_FAILED_OVERRIDE)
     notifier = tocsin_make_notifier(
-        [{"name": "team-slack", "channel": "slack", "url": tocsin_http_sink.url + "/hook"}],
+        [{"name": "team-slack", "channel": "slack", "url": tocsin_http_sink.url + "/hook", "rate_limit": "off"}],
         notifications={"template_dirs": [str(templates)]},
     )
 
@@ -78,7 +78,7 @@ def test_an_override_can_extend_the_packaged_template(tocsin_http_sink, tocsin_m
 """,
     )
     notifier = tocsin_make_notifier(
-        [{"name": "team-slack", "channel": "slack", "url": tocsin_http_sink.url + "/hook"}],
+        [{"name": "team-slack", "channel": "slack", "url": tocsin_http_sink.url + "/hook", "rate_limit": "off"}],
         notifications={"template_dirs": [str(templates)]},
     )
 
@@ -96,7 +96,7 @@ def test_a_template_that_renders_no_object_fails_that_target_with_a_clear_error(
 ):
     templates = write_template(tmp_path, "job_failed.json.j2", '[{"type": "divider"}]')
     notifier = tocsin_make_notifier(
-        [{"name": "team-slack", "channel": "slack", "url": tocsin_http_sink.url + "/hook"}],
+        [{"name": "team-slack", "channel": "slack", "url": tocsin_http_sink.url + "/hook", "rate_limit": "off"}],
         notifications={"template_dirs": [str(templates)]},
     )
 

@@ -16,6 +16,7 @@ def api_target(sink, channel="slack-api", **extra):
     return {
         "name": "ops-slack",
         "channel": channel,
+        "rate_limit": "off",  # these tests send several messages in a second: no noise control
         "token": TOKEN,
         "channel_id": "C0123456789",
         "api_url": sink.url + "/api/chat.postMessage",
@@ -153,7 +154,14 @@ def test_secrets_stay_out_of_reprs_and_rendered_messages(tocsin_make_notifier):
 
 
 def api_target_for_config(**extra):
-    return {"name": "ops-slack", "channel": "slack-api", "token": TOKEN, "channel_id": "C0123456789", **extra}
+    return {
+        "name": "ops-slack",
+        "channel": "slack-api",
+        "token": TOKEN,
+        "channel_id": "C0123456789",
+        "rate_limit": "off",  # these tests send several messages in a second: no noise control
+        **extra,
+    }
 
 
 @pytest.mark.parametrize(

@@ -65,6 +65,7 @@ def tocsin_channels() -> list[Channel]:
             schemes=urls.SCHEMES,
             from_url=urls.from_url,
             limits=CHANNEL_LIMITS,
+            rate_limit="1/1s",  # Slack: about 1 message a second per webhook/channel
         ),
         Channel(
             "slack-api",
@@ -76,6 +77,7 @@ def tocsin_channels() -> list[Channel]:
             max_attachment_bytes=FILE_LIMIT,
             max_attachments=MAX_FILES,
             limits=CHANNEL_LIMITS,
+            rate_limit="1/1s",  # Slack: about 1 message a second per webhook/channel
         ),
     ]
 

@@ -98,6 +98,7 @@ def tocsin_channels() -> list[Channel]:
             schemes=urls.SCHEMES,
             from_url=urls.from_url,
             limits=(Limit("wire", DEFAULT_MAX_BYTES, "bytes"),),  # the max_bytes option's default
+            rate_limit="4/1s",  # Teams workflows (Power Automate) webhooks: 4 requests a second
         )
     ]
 

@@ -73,6 +73,7 @@ def tocsin_channels() -> list[Channel]:
             max_attachments=MAX_FILES,
             schemes=urls.SCHEMES,
             from_url=urls.from_url,
+            rate_limit="20/1m",  # Telegram: 20 messages a minute in one group (1 a second in a private chat)
         )
     ]
 

@@ -79,6 +79,7 @@ def tocsin_channels() -> list[Channel]:
             test_options=options_for_tests,
             schemes=urls.SCHEMES,
             from_url=urls.from_url,
+            rate_limit="1/1s",  # Twilio: 1 message segment a second per long-code number
         )
     ]
 
