@@ -35,7 +35,7 @@ __all__ = [
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EVENT_KEYS = {"type", "data", "title", "severity", "user", "recipients", "source", "id", "occurred_at"}
-EVENT_KEYS |= {"users", "recipient_events", "attachments"}
+EVENT_KEYS |= {"users", "recipient_events", "attachments", "critical"}
 #: Data keys templates know: never taken for a misspelt event key.
 DATA_KEYS = {"status", "message", "description", "url", "run_url", "error", "duration", "size", "queue"}
 

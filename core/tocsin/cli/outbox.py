@@ -16,13 +16,14 @@ import click
 
 from ..delivery import DEAD, DELIVERED, PENDING, Delivery, Outbox, parse_duration
 from ..delivery.policy import format_duration
-from ..delivery.stores import STATES, lane_of
+from ..delivery.stores import HELD, MERGED, STATES, lane_of
 from ..notifier import Notifier
 from .common import EXIT_OK, config_option, fail, open_notifier
 
 __all__ = ["outbox"]
 
 EXIT_PENDING = 75
+HOLDS = {"rate_limit": "rate limit", "quiet_hours": "quiet hours"}
 
 
 def _durable(config: str | None) -> tuple[Notifier, Outbox]:
@@ -47,6 +48,11 @@ def _line(row: Delivery) -> str:
         parts.append(f"HTTP {row.last_status}")
     if row.state == PENDING:
         parts.append(f"next {_when(row.next_at)}")
+    if row.state == HELD:
+        until = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row.next_at))
+        parts.append(f"held until {until} ({_when(row.next_at)}; {HOLDS.get(row.hold or '', 'grouped')})")
+    if row.note:
+        parts.append(row.note)
     if row.last_error and row.state != DELIVERED:
         parts.append(f"— {row.last_error}")
     return "  ".join(parts)
@@ -70,7 +76,10 @@ def outbox() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @config_option
 def list_(state: str | None, target: str | None, limit: int, as_json: bool, config: str | None) -> None:
-    """List deliveries, newest first: id, state, target, event, attempts, last status, next attempt, error."""
+    """List deliveries, newest first: id, state, target, event, attempts, last status, next attempt, error.
+
+    Noise control's rows: ``held`` (waiting for a digest: until when, and why), ``merged`` (into which
+    digest); ``--state held`` shows what waits."""
     _, store = _durable(config)
     rows = store.rows(state=state, target=target, limit=limit)
     if as_json:
@@ -132,7 +141,7 @@ def retry(row_ids: Sequence[str], all_dead: bool, config: str | None) -> None:
     "states",
     multiple=True,
     type=click.Choice(STATES),
-    help="Only rows in this state (repeatable; default delivered and dead).",
+    help="Only rows in this state (repeatable; default delivered, dead and merged).",
 )
 @config_option
 def purge(older_than: str, states: Sequence[str], config: str | None) -> None:
@@ -143,7 +152,7 @@ def purge(older_than: str, states: Sequence[str], config: str | None) -> None:
     except ValueError as exc:
         fail(f"--older-than: {exc}")
     _, store = _durable(config)
-    count = store.purge(age, tuple(states) or (DELIVERED, DEAD))
+    count = store.purge(age, tuple(states) or (DELIVERED, DEAD, MERGED))
     click.echo(f"purged {count} deliver{'y' if count == 1 else 'ies'}")
     sys.exit(EXIT_OK)
 

@@ -8,13 +8,16 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
+import attrs
 import click
 
 from ..delivery import Submission
 from ..errors import ConfigError, TemplateError
+from ..events import Event
 from ..messages import Message, Outcome, Receipt, Report
 from ..notifier import Notifier
 from ..samples import sample_data, sample_event
@@ -27,7 +30,13 @@ __all__ = ["EXIT_PENDING", "deliver_and_report", "render", "send", "test"]
 
 EXIT_PENDING = 75  # EX_TEMPFAIL: something waits in a durable outbox for a later attempt
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
-MARKS = {Outcome.DELIVERED: "✓", Outcome.FAILED: "✗", Outcome.SKIPPED: "-", Outcome.PENDING: "…"}
+MARKS = {
+    Outcome.DELIVERED: "✓",
+    Outcome.FAILED: "✗",
+    Outcome.SKIPPED: "-",
+    Outcome.PENDING: "…",
+    Outcome.HELD: "⏸",
+}
 
 
 class Terminated(BaseException):
@@ -50,7 +59,8 @@ def _quiet(name: str) -> Iterator[None]:
 
 
 def exit_code(report: Report) -> int:
-    """1 when a target failed, else 75 when one was left pending in a durable outbox, else 0."""
+    """1 when a target failed, else 75 when one was left pending in a durable outbox, else 0 (delivered,
+    skipped, or held by noise control for a digest: accounted for, not a failure)."""
     if report.failed:
         return EXIT_FAILED
     return EXIT_PENDING if report.pending else EXIT_OK
@@ -138,6 +148,9 @@ json_report_option = click.option(
     metavar="URL",
     help="Send only to this one-line target (repeatable): discord://, slack://, jsons://, mailtos://, ntfys://, …",
 )
+@click.option(
+    "--critical", is_flag=True, help="A critical event: bypasses de-duplication, digests and quiet hours."
+)
 @json_report_option
 @config_option
 def send(
@@ -151,15 +164,19 @@ def send(
     attachments: Sequence[str],
     targets: Sequence[str],
     urls: Sequence[str],
+    critical: bool,
     json_report: str | None,
     config: str | None,
 ) -> None:
     """Send an event of EVENT_TYPE (job_failed, backup_completed, … or your own) to the targets that want it.
 
-    Exit 0: delivered; 1: some target failed; 75: some delivery waits in the outbox for a later attempt;
-    2: bad config or usage; 130/143: interrupted (SIGINT/SIGTERM), after printing the report so far.
+    Exit 0: delivered, or skipped (a duplicate) or held for a digest by noise control; 1: some target
+    failed; 75: some delivery waits in the outbox for a later attempt; 2: bad config or usage; 130/143:
+    interrupted (SIGINT/SIGTERM), after printing the report so far.
     """
     event = build_event(event_type, data, json_file, title, severity, user, recipients, attachments=attachments)
+    if critical:
+        event = attrs.evolve(event, critical=True)
     if urls and targets:
         fail("give --to URL or --target NAME, not both")
     notifier = open_notifier(config)
@@ -220,12 +237,44 @@ def _show_message(message: Message, as_json: bool) -> None:
         click.echo(str(message.html).rstrip("\n"))
 
 
+def _samples(event: Event, count: int) -> list[Event]:
+    """``count`` copies of ``event``, a minute apart (the last now), each with its own id and run number."""
+    base = event.occurred_at
+    return [
+        attrs.evolve(
+            event,
+            id=Event(event.type).id,
+            occurred_at=base - timedelta(minutes=count - 1 - i),
+            data={**event.data, **({"run_id": f"{event.data['run_id']}-{i + 1}"} if "run_id" in event.data else {})},
+            attachments=(),
+        )
+        for i in range(count)
+    ]
+
+
 @click.command()
 @click.argument("target")
 @click.argument("event_type")
 @event_options
 @click.option("--no-sample", is_flag=True, help="Use only the data given, not the sample data.")
 @click.option("--message-json", is_flag=True, help="Print the whole Message as JSON (what an outbox stores).")
+@click.option(
+    "--digest",
+    "digest_count",
+    type=click.IntRange(1, 1000),
+    is_flag=False,
+    flag_value=5,
+    default=None,
+    metavar="[N]",
+    help="Preview the digest of N such events (default 5) TARGET would get from noise control.",
+)
+@click.option(
+    "--reason",
+    type=click.Choice(["group", "rate_limit", "quiet_hours"]),
+    default="group",
+    show_default=True,
+    help="With --digest: why the events were held.",
+)
 @config_option
 def render(
     target: str,
@@ -239,9 +288,14 @@ def render(
     attachments: Sequence[str],
     no_sample: bool,
     message_json: bool,
+    digest_count: int | None,
+    reason: str,
     config: str | None,
 ) -> None:
-    """Show the message TARGET would receive for EVENT_TYPE (sample data plus -d), sending nothing."""
+    """Show the message TARGET would receive for EVENT_TYPE (sample data plus -d), sending nothing.
+
+    With --digest [N]: the digest message of N such events (a minute apart), as noise control would send it.
+    """
     base = {} if no_sample else sample_data(event_type)
     event = build_event(
         event_type, data, json_file, title, severity, user, recipients, base_data=base, attachments=attachments
@@ -249,7 +303,10 @@ def render(
     with open_notifier(config) as notifier:
         try:
             resolved = notifier.target(target)
-            message = notifier.render(resolved, event)
+            if digest_count:
+                message = notifier.noise.preview(resolved, _samples(event, digest_count), reason)
+            else:
+                message = notifier.render(resolved, event)
         except (ConfigError, TemplateError) as exc:
             fail(redact(str(exc), find_secrets(notifier.config.targets)))
     _show_message(message, message_json)

@@ -39,6 +39,7 @@ def channels(as_json: bool, config: str | None) -> None:
             "distribution": info.distribution,
             "version": info.version or __version__,
             "description": info.spec.description,
+            "rate_limit": info.spec.rate_limit,
             "options": info.spec.option_docs(),
         }
         for name, info in found.items()
@@ -49,6 +50,8 @@ def channels(as_json: bool, config: str | None) -> None:
     else:
         for row in rows:
             click.echo(f"{row['name']}  ({row['distribution']} {row['version']})  {row['description']}")
+            if row["rate_limit"]:
+                click.echo(f"    default rate_limit = {json.dumps(row['rate_limit'])} (the platform's limit)")
             for option in row["options"]:
                 default = "required" if option["required"] else f"default {json.dumps(option['default'])}"
                 secret = ", secret" if option["secret"] else ""
