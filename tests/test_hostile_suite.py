@@ -141,7 +141,7 @@ def test_hostile_corpus_through_every_channel(
     options = case.options(servers.local)
     info = PluginRegistry().channel(case.channel)
     targets = [
-        {"name": "under-test", "channel": case.channel, **options},
+        {"name": "under-test", "channel": case.channel, "rate_limit": "off", **options},  # a burst on purpose
         {"name": "witness", "channel": "console", "stream": "stderr", "format": "json"},
     ]
     config = write_config(tmp_path / "tocsin.toml", {"notifications": FAST, "targets": targets})

@@ -77,7 +77,7 @@ def test_a_held_window_that_opens_while_the_process_closes_is_sent_by_it(tmp_pat
         second = run_cli("send", "job_failed", "-d", "run_id=2", "--config", str(path), cwd=tmp_path)
         assert second.returncode == 0 and "held until" in second.stderr
         # the window opened within [delivery] close_timeout: the closing process sent it (a bundle of one)
-        assert [r.json()["data"]["run_id"] for r in sink.requests] == [1, 2]
+        assert [r.json()["data"]["run_id"] for r in sink.requests] == ["1", "2"]
 
 
 def test_render_digest_previews_what_a_target_would_get(tmp_path):
