@@ -263,7 +263,8 @@ CASES = [
     case(
         "channel-not-installed",
         '[[targets]]\nname = "t"\nchannel = "carrierpigeon"\n',
-        "{file}: targets[0] 't': channel 'carrierpigeon' is not installed — pip install tocsin-carrierpigeon",
+        "{file}: targets[0] 't': no channel 'carrierpigeon' is installed (installed: console, testchan)",
+        env={"TOCSIN_LOAD_PLUGINS": "testchan"},
         send="target",
     ),
     case(
@@ -419,8 +420,9 @@ CASES = [
     case(
         "duplicate-of-a-broken-target",
         '[[targets]]\nname = "t"\nchannel = "nope"\n' + T,
-        "{file}: targets[0] 't': channel 'nope' is not installed — pip install tocsin-nope",
+        "{file}: targets[0] 't': no channel 'nope' is installed (installed: console, testchan)",
         "{file}: targets[1].name: duplicate target name 't' (also targets[0])",
+        env={"TOCSIN_LOAD_PLUGINS": "testchan"},
     ),
     case(
         "all-problems-at-once",
@@ -431,6 +433,18 @@ CASES = [
         "{file}: targets[0].timeout: must be more than 0 seconds, not 0",
         "{file}: targets[0].url: required",
         "{file}: targets[1].when: must be 'always' or a list of always, success, failure, warning, info; got 'never'",
+    ),
+    case(
+        "unknown-keys-hide-no-other-problem",
+        '[notifications]\nfoo = 1\ntimeout = -5\n[delivery]\nstor = "sqlite:///x.db"\nmax_in_flight = 0\n'
+        '[source]\nhots = "x"\ninstance = 5\n' + C,
+        "{file}: notifications.foo: unknown key",
+        "{file}: notifications.timeout: must be more than 0 seconds, not -5",
+        "{file}: delivery.stor: unknown key (did you mean 'store'?)",
+        "{file}: delivery.max_in_flight: must be at least 1",
+        "{file}: source.hots: unknown key (did you mean 'host'?)",
+        "{file}: source.instance: expected a string, got 5 (an integer)",
+        send="config",
     ),
     # -- templates, found by rendering every template a target can select ----------------------------------
     case(

@@ -107,7 +107,7 @@ def test_bad_config_exits_2_and_lists_every_problem(tmp_path, plugin_site):
         result = run_cli(*command, cwd=tmp_path, site=plugin_site)
         assert result.returncode == code, command
         assert "tocsin.toml: targets[0].url: required" in result.stderr
-        assert "targets[1] 'b': channel 'pigeon' is not installed — pip install tocsin-pigeon" in result.stderr
+        assert "targets[1] 'b': no channel 'pigeon' is installed (installed: " in result.stderr
 
 
 def test_config_from_environment_variable(tmp_path, plugin_site, tocsin_http_sink):
@@ -127,6 +127,23 @@ def test_test_command(tmp_path, plugin_site, tocsin_http_sink):
         config = hook_config(tmp_path, gone.url)
         result = run_cli("test", "hook", "--config", config, cwd=tmp_path, site=plugin_site)
     assert result.returncode == 1 and "Unknown Webhook" in result.stderr
+
+
+def test_test_of_a_disabled_target_says_why_nothing_is_sent(tmp_path, plugin_site, tocsin_http_sink):
+    config = hook_config(tmp_path, tocsin_http_sink.url, events='["job_*"]', when='["failure"]', enabled="false")
+    result = run_cli("test", "hook", "--config", config, cwd=tmp_path, site=plugin_site)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.strip() == (
+        f"error: {config}: target 'hook' has enabled = false: nothing sent (set enabled = true to test it)"
+    )
+    config = hook_config(tmp_path, tocsin_http_sink.url, events='["backup_*"]', when='["success"]')
+    result = run_cli("test", "hook", "--config", config, cwd=tmp_path, site=plugin_site)
+    assert result.returncode == 0, result.stderr  # its other rules do not stop a test (job_completed, success)
+    assert len(tocsin_http_sink.requests) == 1
+    write(tmp_path / "off.toml", '[notifications]\nenabled = false\n[[targets]]\nname = "c"\nchannel = "console"\n')
+    result = run_cli("test", "c", "--config", str(tmp_path / "off.toml"), cwd=tmp_path, site=plugin_site)
+    assert result.returncode == 2
+    assert "notifications are off ([notifications] enabled = false): nothing sent to 'c'" in result.stderr
 
 
 def test_render_shows_the_message_and_sends_nothing(tmp_path, plugin_site, tocsin_http_sink):

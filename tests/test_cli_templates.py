@@ -52,6 +52,15 @@ def test_mistakes_are_clean_errors(tmp_path, plugin_site):
     assert not (tmp_path / "tpl").exists()
 
 
+def test_an_unknown_channel_lists_the_installed_ones_and_invents_no_package(tmp_path, plugin_site):
+    result = run_cli(
+        "templates", "list", "nosuchch", cwd=tmp_path, site=plugin_site, env={"TOCSIN_LOAD_PLUGINS": "testchan"}
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.strip() == "error: no channel 'nosuchch' is installed (installed: console, testchan)"
+    assert "pip install" not in result.stderr
+
+
 def test_copy_edit_and_the_copy_is_used(tmp_path, plugin_site):
     config = write(
         tmp_path / "tocsin.toml",

@@ -31,11 +31,27 @@ from .channel import Channel
 from .errors import PluginError
 from .structure import suggest
 
-__all__ = ["CHANNEL_GROUP", "HOOKS_GROUP", "LOAD_PLUGINS_ENV", "ChannelHooks", "ChannelInfo", "PluginRegistry"]
+__all__ = [
+    "CHANNEL_GROUP",
+    "HOOKS_GROUP",
+    "LOAD_PLUGINS_ENV",
+    "PUBLISHED_CHANNELS",
+    "ChannelHooks",
+    "ChannelInfo",
+    "PluginRegistry",
+]
 
 CHANNEL_GROUP = "tocsin"
 HOOKS_GROUP = "tocsin.plugins"
 LOAD_PLUGINS_ENV = "TOCSIN_LOAD_PLUGINS"
+#: The channels this project publishes, by the distribution that provides each: the ``pip install`` line
+#: for one that is not installed. A name not listed gets no such line (it would name an invented package).
+PUBLISHED_CHANNELS = {
+    **{name: f"tocsin-{name}" for name in ("discord", "email", "googlechat", "gotify", "mattermost", "ntfy")},
+    **{name: f"tocsin-{name}" for name in ("pagerduty", "slack", "teams", "telegram", "webhook")},
+    "slack-api": "tocsin-slack",
+    "sms": "tocsin-twilio",
+}
 
 
 @attrs.frozen
@@ -198,7 +214,8 @@ class PluginRegistry:
 
     def _not_found(self, name: str) -> str:
         """Why no channel ``name`` is loaded: held back by ``TOCSIN_LOAD_PLUGINS``, a typo of an installed
-        channel's name (suggested), or not installed (the ``pip install`` line)."""
+        channel's name (suggested), a published channel not installed (the ``pip install`` line), or no
+        such channel at all (the installed ones listed)."""
         eps = _all_entry_points(CHANNEL_GROUP) if self._load_entrypoints else []
         installed = {ep.name: _dist_of(ep)[0] for ep in eps}
         allow = os.environ.get(LOAD_PLUGINS_ENV)
@@ -207,10 +224,13 @@ class PluginRegistry:
                 f"channel {name!r} is installed ({installed[name]}) but not loaded: "
                 f"{LOAD_PLUGINS_ENV}={allow!r} does not list it"
             )
-        hint = suggest(name, sorted({*installed, *self.channels}))
+        usable = sorted({*(ep.name for ep in self._entry_points(CHANNEL_GROUP)), *self.channels})
+        hint = suggest(name, usable)
         if hint:
             return f"channel {name!r} is not installed{hint}"
-        return f"channel {name!r} is not installed — pip install tocsin-{name.split('-')[0]}"
+        if name in PUBLISHED_CHANNELS:
+            return f"channel {name!r} is not installed — pip install {PUBLISHED_CHANNELS[name]}"
+        return f"no channel {name!r} is installed (installed: {', '.join(usable) or 'none'})"
 
     def load_all(self, *, strict: bool = True) -> dict[str, ChannelInfo]:
         """Import every installed channel plugin (for ``tocsin channels``); returns all channels.

@@ -217,7 +217,10 @@ def structure_attrs(data: Mapping[str, Any], cls: type, path: str, problems: Pro
     """An instance of attrs class ``cls`` from ``data``, recording every problem under ``path``.
 
     Keys are field aliases (see :func:`option_key`); a field's ``metadata["doc"]`` is its
-    documentation. Returns None when any problem was found for this class.
+    documentation. Returns None when any problem was found for this class. All problems at once: an
+    unknown or mistyped key does not hide the class's own checks of the other keys (``timeout = -5``
+    next to a misspelt key), which run on the keys that structured well, as long as no required one failed;
+    what they say about a key already reported is left out.
     """
     fields = {option_key(f): f for f in attrs.fields(cls) if f.init}
     hints = typing.get_type_hints(cls)
@@ -226,20 +229,30 @@ def structure_attrs(data: Mapping[str, Any], cls: type, path: str, problems: Pro
         if key not in fields:
             problems.add(_join(path, key), f"unknown key{suggest(key, fields)}")
     kwargs: dict[str, Any] = {}
+    flawed: list[str] = []
     for key, field in fields.items():
         if key not in data:
             if field.default is attrs.NOTHING:
                 problems.add(_join(path, key), "required")
+                flawed.append(key)
             continue
+        mark = len(problems)
         value = structure_value(data[key], hints.get(field.name, field.type), _join(path, key), problems)
+        if len(problems) > mark:
+            flawed.append(key)
+            continue
         kwargs[field.alias or field.name] = value
-    if len(problems) > before:
+    if any(fields[key].default is attrs.NOTHING for key in flawed):
         return None
+    checked = Problems()
     try:
-        return cls(**kwargs)
+        instance = cls(**kwargs)
     except (ValueError, TypeError) as exc:
-        add_validation_problem(path, exc, fields, problems)
-        return None
+        add_validation_problem(path, exc, fields, checked)
+        instance = None
+    reported = tuple(f"{_join(path, key)}{end}" for key in flawed for end in (":", "[", "."))
+    problems.extend(p for p in checked if not p.startswith(reported))
+    return instance if len(problems) == before else None
 
 
 def add_validation_problem(path: str, exc: Exception, keys: Iterable[str], problems: Problems) -> None:

@@ -207,7 +207,23 @@ def test(
     except ValueError as exc:
         fail(str(exc))
     notifier = open_notifier(config)
+    if target is not None:
+        why = _not_sendable(notifier, target)
+        if why:
+            notifier.close()
+            fail(why)
     deliver_and_report(notifier, lambda: notifier.submit_test(target, event=event), json_report)
+
+
+def _not_sendable(notifier: Notifier, name: str) -> str | None:
+    """Why ``tocsin test NAME`` cannot send (the switches no test overrides), or None: it would send."""
+    where = notifier.config.path or "<config>"
+    if not notifier.config.settings.enabled:
+        return f"{where}: notifications are off ([notifications] enabled = false): nothing sent to {name!r}"
+    for entry in notifier.config.targets:
+        if entry.name == name and not entry.enabled:
+            return f"{where}: target {name!r} has enabled = false: nothing sent (set enabled = true to test it)"
+    return None
 
 
 def _show_message(message: Message, as_json: bool) -> None:
