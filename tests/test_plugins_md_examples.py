@@ -5,7 +5,8 @@ Each fenced block in PLUGINS.md is preceded by ``<!-- file: PATH -->`` (written 
 that sees this environment's packages (through a ``.pth`` file), so ``pip install`` there touches nothing else; they run offline:
 ``pip install`` gets ``--no-deps --no-build-isolation --no-index`` (and installs the tutorial plugin as a
 regular package, since editable installs need the ``editables`` package from the network) and
-``python -m build`` gets ``--no-isolation``.
+``python -m build`` gets ``--no-isolation`` (the terminal and the venv are tests/walkthrough.py's, shared with
+README's walkthroughs).
 """
 
 from __future__ import annotations
@@ -13,12 +14,8 @@ from __future__ import annotations
 import ast
 import inspect
 import json
-import os
 import re
-import shlex
-import site
 import subprocess
-import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +26,11 @@ import pytest
 from tocsin import Event, PermanentError, PluginRegistry, Response, RetryableError, Secret, Target, Templates
 from tocsin import hookspecs as hookspecs_module
 
+from .walkthrough import Terminal, make_venv, marked_blocks
+
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "PLUGINS.md").read_text(encoding="utf-8")
-MARKED = re.compile(r"<!-- (file|example): (\S+) -->\n```[^\n]*\n(.*?)\n```", re.S)
-FILES = {m.group(2): m.group(3) + "\n" for m in MARKED.finditer(DOC) if m.group(1) == "file"}
-EXAMPLES = {m.group(2): m.group(3) for m in MARKED.finditer(DOC) if m.group(1) == "example"}
-OFFLINE = ["--no-deps", "--no-build-isolation", "--no-index", "-q", "--disable-pip-version-check"]
+FILES, EXAMPLES = marked_blocks(DOC)
 
 # The example blocks, each claimed by the test that runs it.
 TESTED_EXAMPLES = {
@@ -57,66 +53,10 @@ TESTED_EXAMPLES = {
 
 
 @dataclass
-class Workspace:
+class Workspace(Terminal):
     """The folder a reader works in, with a virtualenv whose commands the examples run."""
 
-    root: Path
-    python: Path
-    env: dict[str, str] = field(default_factory=dict)
     install: list[subprocess.CompletedProcess[str]] = field(default_factory=list)
-
-    def command(self, words: list[str]) -> list[str]:
-        tool, args = words[0], words[1:]
-        if tool == "pip":
-            if args[:1] == ["install"]:
-                args = [a for a in args if a != "-e"] + OFFLINE
-            return [str(self.python), "-m", "pip", *args]
-        if tool == "tocsin":
-            return [str(self.python), "-m", "tocsin", *args]
-        if tool == "python" and args[:2] == ["-m", "build"]:
-            return [str(self.python), "-m", "build", "--no-isolation", *args[2:]]
-        if tool == "python":
-            return [str(self.python), *args]
-        raise AssertionError(f"PLUGINS.md runs a command this test does not know: {' '.join(words)}")
-
-    def run(self, block: str, **env: str) -> list[subprocess.CompletedProcess[str]]:
-        """Run a shell block line by line, as a reader would in one terminal (``export`` persists)."""
-        results = []
-        for line in block.splitlines():
-            words = shlex.split(line, comments=True)
-            if not words:
-                continue
-            if words[0] == "export":
-                self.env.update(word.split("=", 1) for word in words[1:])
-                continue
-            full_env = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
-            full_env.update({**self.env, **env, "PIP_ROOT_USER_ACTION": "ignore"})
-            results.append(
-                subprocess.run(
-                    self.command(words), cwd=self.root, env=full_env, capture_output=True, text=True, timeout=600
-                )
-            )
-        return results
-
-
-def see_this_environment(python: Path) -> None:
-    """Let the venv at ``python`` import what this test environment has installed (pip, hatchling, tocsin).
-
-    ``--system-site-packages`` would show the *base* interpreter's packages, not this environment's, when
-    the tests themselves run in a venv (as ``.ci/run`` does); a ``.pth`` file that adds this environment's
-    site folders (their own ``.pth`` files, editable installs among them, included) shows the right ones.
-    """
-    inner = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout.strip()
-    outer = [p for p in site.getsitepackages() if Path(p).is_dir()]
-    lines = "".join(f"import site; site.addsitedir({p!r})\n" for p in outer)
-    Path(inner).mkdir(parents=True, exist_ok=True)
-    (Path(inner) / "_see_test_environment.pth").write_text(lines, encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -127,11 +67,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     for path, text in FILES.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text, encoding="utf-8")
-    venv = root / ".venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    see_this_environment(python)
-    ws = Workspace(root, python)
+    ws = Workspace(root, make_venv(root), "PLUGINS.md")
     ws.install = ws.run(EXAMPLES["tutorial-install"])
     for result in ws.install:
         assert result.returncode == 0, result.stderr
@@ -171,7 +107,7 @@ def test_tutorial_render_test_and_pytest(workspace: Workspace, tocsin_http_sink)
     assert token not in render.stdout and user not in render.stdout  # added by deliver, on the wire only
 
     # The same terminal, with PUSHOVER_API_URL pointing at a local server instead of api.pushover.net.
-    test, pytest_run = workspace.run(EXAMPLES["tutorial-send"], PUSHOVER_API_URL=tocsin_http_sink.url)
+    test, pytest_run = workspace.run(EXAMPLES["tutorial-send"], env={"PUSHOVER_API_URL": tocsin_http_sink.url})
     assert test.returncode == 0, test.stderr
     assert re.sub(r"\d+ ms", "N ms", test.stderr.strip()) == re.sub(r"\d+ ms", "N ms", EXAMPLES["tutorial-send-output"])
     sent = tocsin_http_sink.last
@@ -298,10 +234,10 @@ def test_secrets_in_the_template_context_show_as_stars(tmp_path: Path) -> None:
 # -- 6. deployment tweaks ---------------------------------------------------------------------------
 def test_deployment_wrapper_and_template_override(workspace: Workspace, tocsin_http_sink) -> None:
     env = {"PUSHOVER_API_URL": tocsin_http_sink.url, "PUSHOVER_TOKEN": "aPpDeploy", "PUSHOVER_USER": "uSeRDeploy"}
-    (render,) = workspace.run(EXAMPLES["deploy-render"], **env)
+    (render,) = workspace.run(EXAMPLES["deploy-render"], env=env)
     assert render.returncode == 0, render.stderr
     assert render.stdout.strip() == EXAMPLES["deploy-render-output"].strip()
-    (send,) = workspace.run("tocsin send backup_failed --config deploy/tocsin.toml -d run_name=nas", **env)
+    (send,) = workspace.run("tocsin send backup_failed --config deploy/tocsin.toml -d run_name=nas", env=env)
     assert send.returncode == 0, send.stderr
     body = tocsin_http_sink.last.json()
     assert (body["title"], body["priority"], body["sound"]) == ("[prod] Backup failed: nas", 1, "siren")

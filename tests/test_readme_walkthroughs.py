@@ -6,33 +6,27 @@ installs from its root) with a virtualenv that sees this test environment's pack
 so ``pip install ./ ./plugins/tocsin-discord`` builds and installs the two distributions offline
 (``--no-deps --no-build-isolation --no-index``, what the walkthrough cannot reach here) and touches nothing
 else. Discord is a local HTTP sink: ``DISCORD_WEBHOOK_URL`` comes from the environment, as README says, and
-points at the sink instead of discord.com.
+points at the sink instead of discord.com. The terminal and the venv are tests/walkthrough.py's, shared with
+PLUGINS.md's test.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shlex
 import shutil
 import subprocess
-import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from tocsin.testing import HttpSink, Reply
 
-from .test_plugins_md_examples import see_this_environment
+from .walkthrough import Terminal, make_venv, marked_blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "README.md").read_text(encoding="utf-8")
-MARKED = re.compile(r"<!-- (file|example): (\S+) -->\n```[^\n]*\n(.*?)\n```", re.S)
-FILES = {m.group(2): m.group(3) + "\n" for m in MARKED.finditer(DOC) if m.group(1) == "file"}
-EXAMPLES = {m.group(2): m.group(3) for m in MARKED.finditer(DOC) if m.group(1) == "example"}
-OFFLINE = ["--no-deps", "--no-build-isolation", "--no-index", "-q", "--disable-pip-version-check"]
+FILES, EXAMPLES = marked_blocks(DOC)
 
 # Each marked block, claimed by the test that runs it.
 TESTED = {
@@ -44,45 +38,6 @@ TESTED = {
     "templates-copy": "test_templates_walkthrough",
     "templates-render": "test_templates_walkthrough",
 }
-
-
-@dataclass
-class Reader:
-    """A reader's terminal: the checkout's root, its virtualenv, and what they exported."""
-
-    root: Path
-    python: Path
-    env: dict[str, str] = field(default_factory=dict)
-
-    def command(self, words: list[str]) -> list[str]:
-        tool, args = words[0], words[1:]
-        if tool == "pip" and args[:1] == ["install"]:
-            return [str(self.python), "-m", "pip", *args, *OFFLINE]
-        if tool == "tocsin":
-            return [str(self.python), "-m", "tocsin", *args]
-        if tool == "python":
-            return [str(self.python), *args]
-        raise AssertionError(f"README runs a command this test does not know: {' '.join(words)}")
-
-    def run(self, block: str, **overrides: str) -> list[subprocess.CompletedProcess[str]]:
-        """Each line of a shell block in turn (``export`` persists, as in one terminal); ``overrides``
-        replace the values the reader would export (a local sink instead of discord.com)."""
-        results = []
-        for line in block.splitlines():
-            words = shlex.split(line, comments=True)
-            if not words:
-                continue
-            if words[0] == "export":
-                for word in words[1:]:
-                    name, _, value = word.partition("=")
-                    self.env[name] = overrides.get(name, value)
-                continue
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("TOCSIN_", "PIP_"))}
-            env.update({**self.env, "PIP_ROOT_USER_ACTION": "ignore"})
-            results.append(
-                subprocess.run(self.command(words), cwd=self.root, env=env, capture_output=True, text=True, timeout=600)
-            )
-        return results
 
 
 def copy_checkout(dest: Path) -> Path:
@@ -104,19 +59,16 @@ def copy_checkout(dest: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def reader(tmp_path_factory: pytest.TempPathFactory) -> Reader:
+def reader(tmp_path_factory: pytest.TempPathFactory) -> Terminal:
     """A copy of the checkout and the virtualenv of README's first command (``python3 -m venv .venv``)."""
     pytest.importorskip("hatchling", reason="installing from the checkout offline needs hatchling")
     if not (ROOT / "plugins").is_dir():
         pytest.skip("README's walkthroughs install from a checkout, not an sdist")
     root = copy_checkout(tmp_path_factory.mktemp("checkout"))
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / ".venv")], check=True, timeout=120)
-    python = root / ".venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    see_this_environment(python)
-    return Reader(root, python)
+    return Terminal(root, make_venv(root), "README")
 
 
-def ensure_discord(reader: Reader) -> None:
+def ensure_discord(reader: Terminal) -> None:
     """The Quick start's install line, when this test runs without the Quick start before it."""
     probe = [str(reader.python), "-c", "import tocsin_discord"]
     if subprocess.run(probe, capture_output=True, timeout=60).returncode:
@@ -129,12 +81,12 @@ def test_every_marked_block_is_tested() -> None:
     assert set(FILES) == {"notify-templates/discord/default.json.j2"}
 
 
-def test_quick_start_as_written(reader: Reader) -> None:
+def test_quick_start_as_written(reader: Terminal) -> None:
     """pip install from the checkout, init, export, check, test, send; then the Python snippet."""
     with HttpSink() as discord:
         discord.default = Reply(200, {"id": "1"})
         webhook = f"{discord.url}/api/webhooks/123456/quick-start-token"
-        install, init, check, test, send = reader.run(EXAMPLES["quick-start"], DISCORD_WEBHOOK_URL=webhook)
+        install, init, check, test, send = reader.run(EXAMPLES["quick-start"], exports={"DISCORD_WEBHOOK_URL": webhook})
         assert install.returncode == 0, install.stderr[-3000:]
         installed = subprocess.run(
             [
@@ -168,7 +120,7 @@ def test_quick_start_as_written(reader: Reader) -> None:
         assert len(discord.requests) == 3
 
 
-def test_templates_walkthrough(reader: Reader) -> None:
+def test_templates_walkthrough(reader: Terminal) -> None:
     """List, copy, or extend Discord's packaged embed to add one field; render shows it."""
     ensure_discord(reader)
     reader.env.setdefault("DISCORD_WEBHOOK_URL", "https://discord.com/api/webhooks/1/templates")
@@ -196,7 +148,7 @@ def test_templates_walkthrough(reader: Reader) -> None:
     assert len(fields) > 1  # the packaged fields follow
 
 
-def test_the_configuration_reference_checks(reader: Reader, tmp_path: Path) -> None:
+def test_the_configuration_reference_checks(reader: Terminal, tmp_path: Path) -> None:
     """README's annotated config is valid as printed, once the folders and file it names exist."""
     ensure_discord(reader)
     folder = tmp_path / "deploy"
