@@ -12,6 +12,7 @@ Every count is printed (``pytest -s`` shows it). Bounded: small delays, timeouts
 from __future__ import annotations
 
 import collections
+import io
 import os
 import signal
 import subprocess
@@ -21,7 +22,10 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from tocsin import Event, Notifier
+from tocsin.cli.send import deliver_and_report
 from tocsin.delivery.stores import Delivery
 from tocsin.delivery.stores.sqlite import SqliteOutbox
 from tocsin.testing import HttpSink, Reply
@@ -195,6 +199,95 @@ def test_ctrl_c_and_sigterm_during_send_print_the_report_so_far(plugin_site, tmp
                 assert "WARNING" not in stderr  # each outcome printed once
         finally:
             gate.set()
+
+
+def test_an_interrupted_send_prints_each_outcome_once(plugin_site, tmp_path):
+    """A failure before the signal, one answered in the close grace, one cut off: one line each, no log line."""
+    gate, held = threading.Event(), threading.Event()
+
+    def late(request):
+        gate.wait(20)
+        return Reply(500, "late failure")
+
+    with held_sink(held) as slow, HttpSink(default=late) as grace, HttpSink(default=Reply(400, "refused")) as bad:
+        path = write_config(
+            tmp_path / "tocsin.toml",
+            {
+                "notifications": {"max_retries": 0},
+                "targets": [
+                    {"name": "early", "channel": "testchan", "url": f"{bad.url}/early"},
+                    {"name": "grace", "channel": "testchan", "url": f"{grace.url}/grace"},
+                    {"name": "cut", "channel": "testchan", "url": f"{slow.url}/cut"},
+                ],
+            },
+        )
+        try:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                gate.clear()
+                seen = len(grace.requests)
+                send = subprocess.Popen(
+                    [sys.executable, "-m", "tocsin", "send", "job_failed", "--config", str(path)],
+                    env=env_for(plugin_site),
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                first = send.stderr.readline()
+                assert first.startswith("✗ early  failed"), first
+                grace.wait_for(seen + 1)
+                send.send_signal(signum)
+                threading.Timer(0.2, gate.set).start()  # "grace" answers within the close's second, "cut" too late
+                stderr = first + send.communicate(timeout=30)[1]
+                print(f"\n{signal.Signals(signum).name}:\n{stderr}")
+                lines = [line for line in stderr.splitlines() if line[:1] in "✓✗…-"]
+                assert sorted(line.split()[1] for line in lines) == ["cut", "early", "grace"], stderr
+                assert "WARNING" not in stderr and "Traceback" not in stderr
+        finally:
+            gate.set()
+            held.set()
+
+
+class CtrlCAsItPrints(io.StringIO):
+    """stderr where the user presses Ctrl-C (a real SIGINT to this process) just as ``line`` is printed."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__()
+        self.line = line
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        if text.startswith(self.line):
+            os.kill(os.getpid(), signal.SIGINT)
+        return written
+
+
+def test_ctrl_c_as_a_failure_prints_does_not_print_it_again(testchan, tmp_path, monkeypatch):
+    held = threading.Event()
+    with held_sink(held) as slow, HttpSink(default=Reply(400, "refused")) as bad:
+        path = write_config(
+            tmp_path / "tocsin.toml",
+            {
+                "notifications": {"max_retries": 0},
+                "targets": [
+                    {"name": "early", "channel": "testchan", "url": f"{bad.url}/early"},
+                    {"name": "cut", "channel": "testchan", "url": f"{slow.url}/cut"},
+                ],
+            },
+        )
+        notifier = Notifier.from_file(path)
+        stderr = CtrlCAsItPrints("✗ early")
+        monkeypatch.setattr(sys, "stderr", stderr)
+        handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            with pytest.raises(SystemExit) as exited:
+                deliver_and_report(notifier, lambda: notifier.submit(Event("job_failed")), None)
+        finally:
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
+            held.set()
+    printed = stderr.getvalue()
+    assert exited.value.code == 130, printed
+    assert printed.count("✗ early") == 1, printed
+    assert "interrupted (SIGINT): stopping" in printed and "✗ cut  failed  — not delivered: notifier closed" in printed
 
 
 def test_send_with_a_durable_store_exits_75_when_a_delivery_waits(plugin_site, tmp_path):

@@ -43,8 +43,38 @@ class Terminated(BaseException):
     """SIGTERM arrived (raised in the main thread by the handler)."""
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise Terminated
+class _Interrupts:
+    """SIGINT and SIGTERM raised in the main thread (KeyboardInterrupt, :class:`Terminated`), except inside
+    :meth:`held`, which finishes first: a receipt is printed and recorded as shown, or neither."""
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.deferred: int | None = None
+        self.previous = {signum: signal.signal(signum, self.handle) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+    def handle(self, signum: int, frame: Any) -> None:
+        if self.holding:
+            self.deferred = signum
+            return
+        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+            if self.deferred is not None:
+                self.handle(self.deferred, None)
+
+    def ignore(self) -> None:
+        for signum in self.previous:
+            signal.signal(signum, signal.SIG_IGN)
+
+    def restore(self) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
 
 
 @contextlib.contextmanager
@@ -76,7 +106,7 @@ def deliver_and_report(notifier: Notifier, submit: Callable[[], Submission], jso
     SIGINT/SIGTERM stop waiting: the notifier closes within a second, the report so far is printed
     (what was not delivered shows as failed, or pending in a durable outbox), and the exit code is 130/143.
     """
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    interrupts = _Interrupts()
     real_stdout = sys.stdout
     if json_report == "-":
         sys.stdout = sys.stderr  # the console channel's output must not mix with the JSON on stdout
@@ -87,8 +117,9 @@ def deliver_and_report(notifier: Notifier, submit: Callable[[], Submission], jso
         try:
             submission = submit()
             for receipt in submission.as_completed():
-                print_receipt(receipt)
-                shown.add(receipt.target)
+                with interrupts.held():  # a signal now would print this receipt again in the report below
+                    print_receipt(receipt)
+                    shown.add(receipt.target)
         except ConfigError as exc:
             fail(str(exc))
         except KeyboardInterrupt:
@@ -96,15 +127,14 @@ def deliver_and_report(notifier: Notifier, submit: Callable[[], Submission], jso
         except Terminated:
             interrupted = EXIT_SIGTERM
         if interrupted:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            interrupts.ignore()
             click.echo(f"interrupted ({'SIGINT' if interrupted == EXIT_SIGINT else 'SIGTERM'}): stopping", err=True)
         with _quiet("tocsin"):  # every outcome is printed below: no second line as a warning
             notifier.close(timeout=1.0 if interrupted else None)
     finally:
         sys.stdout = real_stdout
         if not interrupted:
-            signal.signal(signal.SIGTERM, previous)
+            interrupts.restore()
     if submission is None:
         sys.exit(interrupted or EXIT_FAILED)
     report = submission.report()
