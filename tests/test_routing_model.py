@@ -282,6 +282,6 @@ def test_route_and_test_event_through_the_cli(tmp_path, tocsin_http_sink, testch
     sent = tocsin_http_sink.wait_for(1)
     assert [r.path for r in sent] == ["/pager"] and sent[0].json()["type"] == "backup_failed"
     result = run_cli("test", "off", "--event", "backup_failed", cwd=tmp_path, site=testchan)
-    assert "target disabled (enabled = false)" in result.stderr
+    assert result.returncode == 2 and "target 'off' has enabled = false: nothing sent" in result.stderr
     result = run_cli("test", cwd=tmp_path, site=testchan)
     assert result.returncode == 2 and "name a TARGET, or an event type with --event TYPE" in result.stderr
