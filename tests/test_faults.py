@@ -201,6 +201,12 @@ def test_ctrl_c_and_sigterm_during_send_print_the_report_so_far(plugin_site, tmp
             gate.set()
 
 
+def failing_config(tmp_path: Path, **sinks: HttpSink) -> Path:
+    """A config with a testchan target per sink, named by its keyword, never retried."""
+    targets = [{"name": name, "channel": "testchan", "url": f"{sink.url}/{name}"} for name, sink in sinks.items()]
+    return write_config(tmp_path / "tocsin.toml", {"notifications": {"max_retries": 0}, "targets": targets})
+
+
 def test_an_interrupted_send_prints_each_outcome_once(plugin_site, tmp_path):
     """A failure before the signal, one answered in the close grace, one cut off: one line each, no log line."""
     gate, held = threading.Event(), threading.Event()
@@ -210,17 +216,7 @@ def test_an_interrupted_send_prints_each_outcome_once(plugin_site, tmp_path):
         return Reply(500, "late failure")
 
     with held_sink(held) as slow, HttpSink(default=late) as grace, HttpSink(default=Reply(400, "refused")) as bad:
-        path = write_config(
-            tmp_path / "tocsin.toml",
-            {
-                "notifications": {"max_retries": 0},
-                "targets": [
-                    {"name": "early", "channel": "testchan", "url": f"{bad.url}/early"},
-                    {"name": "grace", "channel": "testchan", "url": f"{grace.url}/grace"},
-                    {"name": "cut", "channel": "testchan", "url": f"{slow.url}/cut"},
-                ],
-            },
-        )
+        path = failing_config(tmp_path, early=bad, grace=grace, cut=slow)
         try:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 gate.clear()
@@ -263,16 +259,7 @@ class CtrlCAsItPrints(io.StringIO):
 def test_ctrl_c_as_a_failure_prints_does_not_print_it_again(testchan, tmp_path, monkeypatch):
     held = threading.Event()
     with held_sink(held) as slow, HttpSink(default=Reply(400, "refused")) as bad:
-        path = write_config(
-            tmp_path / "tocsin.toml",
-            {
-                "notifications": {"max_retries": 0},
-                "targets": [
-                    {"name": "early", "channel": "testchan", "url": f"{bad.url}/early"},
-                    {"name": "cut", "channel": "testchan", "url": f"{slow.url}/cut"},
-                ],
-            },
-        )
+        path = failing_config(tmp_path, early=bad, cut=slow)
         notifier = Notifier.from_file(path)
         stderr = CtrlCAsItPrints("✗ early")
         monkeypatch.setattr(sys, "stderr", stderr)

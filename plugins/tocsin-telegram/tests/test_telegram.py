@@ -15,20 +15,7 @@ from tocsin_telegram.markup import ALLOWED_TAGS, visible_text
 from tocsin import ConfigError, sample_event, utf16_len
 from tocsin.testing import Reply
 
-TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
-SENT = Reply(200, {"ok": True, "result": {"message_id": 42, "date": 1700000000, "chat": {"id": -100123}}})
-
-
-def bot(sink, **options):
-    sink.default = SENT
-    return {"name": "tg", "channel": "telegram", "api_url": sink.url, "bot_token": TOKEN, "chat_id": -100123, **options}
-
-
-def refused(status, description, **parameters):
-    body = {"ok": False, "error_code": status, "description": description}
-    if parameters:
-        body["parameters"] = parameters
-    return Reply(status, body)
+from .conftest import TOKEN, bot, refused
 
 
 class TagBalance(HTMLParser):

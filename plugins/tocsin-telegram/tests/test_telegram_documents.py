@@ -8,7 +8,9 @@ import json
 from tocsin import Attachment, Event, Outcome, sample_event
 from tocsin.testing import Reply
 
-TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+from .conftest import TOKEN, refused
+from .conftest import bot as telegram_bot
+
 LOG = b"12:00:07 IOError: disk full\n"
 
 
@@ -19,15 +21,7 @@ def answer(request):
 
 
 def bot(sink, **options):
-    sink.default = answer
-    return {"name": "tg", "channel": "telegram", "api_url": sink.url, "bot_token": TOKEN, "chat_id": -100123, **options}
-
-
-def refused(status, description, **parameters):
-    body = {"ok": False, "error_code": status, "description": description}
-    if parameters:
-        body["parameters"] = parameters
-    return Reply(status, body)
+    return telegram_bot(sink, answer, **options)
 
 
 def methods(sink):
