@@ -304,6 +304,7 @@ class MemoryOutbox(Outbox):
     def purge(self, older_than: float, states: Sequence[str] = (DELIVERED, DEAD, MERGED)) -> int:
         cutoff = time.time() - older_than
         with self._lock:
+            self._released = {k: at for k, at in self._released.items() if at >= cutoff}  # old group timings
             gone = [k for k, r in self._done.items() if r.state in states and r.updated_at < cutoff]
             for key in gone:
                 del self._done[key]

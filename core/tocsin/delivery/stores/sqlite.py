@@ -250,6 +250,7 @@ class SqliteOutbox(NoiseSql, Outbox):
     def purge(self, older_than: float, states: Sequence[str] = (DELIVERED, DEAD, MERGED)) -> int:
         marks = ",".join("?" * len(states))
         with self._tx() as db:
+            db.execute("DELETE FROM holds WHERE released_at < ?", (time.time() - older_than,))  # old group timings
             return db.execute(
                 f"DELETE FROM deliveries WHERE state IN ({marks}) AND updated_at < ?",
                 (*states, time.time() - older_than),
