@@ -104,3 +104,7 @@ def test_render_digest_previews_what_a_target_would_get(tmp_path):
         cwd=tmp_path,
     )
     assert json.loads(default.stdout)["body"]["data"]["count"] == 5
+    bare = run_cli("render", "hook", "--digest", "--config", str(path), cwd=tmp_path)  # job_failed by default
+    assert bare.returncode == 0 and "5 jobs failed" in bare.stdout
+    missing = run_cli("render", "hook", "--config", str(path), cwd=tmp_path)
+    assert missing.returncode == 2 and "name an EVENT_TYPE" in missing.stderr

@@ -300,7 +300,7 @@ def _samples(event: Event, count: int) -> list[Event]:
 
 @click.command()
 @click.argument("target")
-@click.argument("event_type")
+@click.argument("event_type", required=False)
 @event_options
 @click.option("--no-sample", is_flag=True, help="Use only the data given, not the sample data.")
 @click.option("--message-json", is_flag=True, help="Print the whole Message as JSON (what an outbox stores).")
@@ -324,7 +324,7 @@ def _samples(event: Event, count: int) -> list[Event]:
 @config_option
 def render(
     target: str,
-    event_type: str,
+    event_type: str | None,
     data: Sequence[str],
     json_file: Any,
     title: str | None,
@@ -340,8 +340,13 @@ def render(
 ) -> None:
     """Show the message TARGET would receive for EVENT_TYPE (sample data plus -d), sending nothing.
 
-    With --digest [N]: the digest message of N such events (a minute apart), as noise control would send it.
+    With --digest [N]: the digest message of N such events (a minute apart; EVENT_TYPE defaults to
+    job_failed), as noise control would send it.
     """
+    if event_type is None:
+        if not digest_count:
+            fail("name an EVENT_TYPE (or preview a digest with --digest)")
+        event_type = "job_failed"
     base = {} if no_sample else sample_data(event_type)
     event = build_event(
         event_type, data, json_file, title, severity, user, recipients, base_data=base, attachments=attachments
