@@ -198,7 +198,7 @@ def test_check_renders_every_target(tmp_path, plugin_site):
     )
     result = run_cli("check", "--config", str(tmp_path / "with-tpl.toml"), cwd=tmp_path, site=plugin_site)
     assert result.returncode == 2
-    assert "target 'hook', event apply_end and 25 more: template 'testchan/default.json.j2' line 1" in result.stderr
+    assert "target 'hook', event apply_end and 26 more: template 'testchan/default.json.j2' line 1" in result.stderr
 
 
 def test_init_writes_a_config_that_checks(tmp_path):

@@ -17,7 +17,12 @@ def test_list_shows_the_names_the_loader_uses(tmp_path, plugin_site):
     one = run_cli("templates", "list", "testchan", cwd=tmp_path, site=plugin_site)
     assert one.stdout.splitlines() == TESTCHAN
     core = run_cli("templates", "list", "tocsin", cwd=tmp_path, site=plugin_site)
-    assert core.stdout.splitlines() == ["tocsin:console/default.json.j2", "tocsin:console/default.txt.j2"]
+    assert core.stdout.splitlines() == [
+        "tocsin:console/default.json.j2",
+        "tocsin:console/default.txt.j2",
+        "tocsin:console/digest.json.j2",
+        "tocsin:console/digest.txt.j2",
+    ]
     rows = json.loads(run_cli("templates", "list", "testchan", "--json", cwd=tmp_path, site=plugin_site).stdout)
     assert [r["name"] for r in rows["templates"]] == TESTCHAN
     assert rows["templates"][0]["path"].endswith("testchan/default.json.j2")

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tocsin import DIGEST_TYPE, Event, Severity, digest_event, sample_event
+from tocsin import DIGEST_TYPE, Event, Severity, digest_event, sample_digest, sample_event
 from tocsin.digest import digest_view
 from tocsin.testing import HOSTILE_STRINGS, hostile_event
 
@@ -124,7 +124,7 @@ def test_500_events_with_10kb_titles_keep_the_digest_small():
     events = [Event("job_failed", title=f"{i} " + "T" * 10_000, data={"error": "E" * 100_000}) for i in range(500)]
     digest = digest_event(events, reason="rate_limit", until=UNTIL)
     assert digest.data["count"] == 500 and digest.data["omitted"] == 480 and len(digest.data["events"]) == 20
-    assert len(json.dumps(digest.data)) < 20 * 800
+    assert len(json.dumps(digest.data)) < 20 * 800 + 4000  # the events and their plain listing
     assert digest.title == "500 jobs failed while rate-limited"
 
 
@@ -153,3 +153,46 @@ def test_digest_view_adds_marks_and_tolerates_hand_made_data():
     assert view["events"][0]["when"].endswith(" UTC")
     bare = digest_view(Event("digest", data={"events": [{"title": "x", "severity": "odd"}, "junk"]}))
     assert bare["count"] == 1 and bare["omitted"] == 0 and bare["events"][0]["mark"] == "ℹ️"
+
+
+# -- rendered: the console's digest template, and any channel's default ------------------------------
+def test_the_console_prints_a_digest_with_every_listed_event_and_its_link(tocsin_make_notifier, capsys):
+    notifier = tocsin_make_notifier([{"name": "term", "channel": "console"}])
+    digest = sample_digest("group", count=23, until=UNTIL)
+    assert notifier.notify(digest).ok
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "❌ 23 jobs failed in the last 5 minutes"
+    assert lines[1:5] == [
+        "   Events     23 (23 failures)",
+        "   Why        grouped",
+        "   Window     2026-12-03 20:55:00 UTC – 2026-12-03 21:00:00 UTC",
+        "   Type       job_failed",
+    ]
+    assert lines.count("   ❌ Job failed: nightly-etl #1") == 1
+    links = [line.strip() for line in lines if "https://example.org/runs/" in line]
+    assert links == [f"https://example.org/runs/run-{i:04d}" for i in range(1, 21)]
+    assert "   … and 3 more" in lines
+
+
+def test_a_deployment_default_template_shows_a_digest_through_fields_and_description(
+    tmp_path, tocsin_make_notifier, capsys
+):
+    override = tmp_path / "tpl" / "console" / "default.txt.j2"
+    override.parent.mkdir(parents=True)
+    override.write_text(
+        "{{ title }}\n{% for f in fields %}{{ f.label }}: {{ f.value }}\n{% endfor %}{{ description }}\n",
+        encoding="utf-8",
+    )
+    notifier = tocsin_make_notifier([{"name": "term", "channel": "console"}], notifications={"template_dirs": ["tpl"]})
+    assert notifier.notify(sample_digest("rate_limit", count=3, until=UNTIL)).ok
+
+    assert capsys.readouterr().out.splitlines() == [
+        "3 notifications held by the rate limit (2 failures, 1 success)",
+        "Events: 3 (2 failures, 1 success)",
+        "Why: held by the rate limit",
+        "Window: 2026-12-03 20:59:00 UTC – 2026-12-03 21:00:00 UTC",
+        "❌ Job failed: nightly-etl #1 — https://example.org/runs/run-0001",
+        "✅ Job completed: nightly-etl #2 — https://example.org/runs/run-0002",
+        "❌ Backup failed: nightly-etl #3 — https://example.org/runs/run-0003",
+    ]

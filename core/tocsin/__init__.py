@@ -36,7 +36,7 @@ from .notifier import Notifier
 from .plugins import PluginRegistry
 from .presentation import Field
 from .routing import Routes, Subscription
-from .samples import sample_event
+from .samples import sample_digest, sample_event
 from .secrets import Secret
 from .templating import Templates
 from .text import (
@@ -113,6 +113,7 @@ __all__ = [
     "load_config",
     "markdown_code",
     "safe_url",
+    "sample_digest",
     "sample_event",
     "severity_for",
     "split_url",

@@ -15,11 +15,14 @@ none). Its ``data`` is plain JSON-safe data (it is stored with the held deliveri
     events    the first ``shown`` events, in the order given, each {id, type, title, severity, time, url,
               summary}: title and summary on one line without control characters (title at most 300
               characters, summary 200), url a vetted http(s) link or None
+    description  the listed events as plain lines ("❌ title — url"), as many as fit in 4,000 characters,
+              then "… and N more": what a channel's ``default`` template shows when it has no digest template
 
 The title says what happened in words, per reason and per mix of types and severities; the severity is
 the worst of the events (failure, warning, success, info); the id is derived from the reason and the
 events' ids, so the same events digested again give the same id (the outbox sends it once).
-Templates get ``digest`` (:func:`digest_view`): the same data with each item's status ``mark``.
+Templates get ``digest`` (:func:`digest_view`: the same data, with words to show), and ``fields`` says
+how many, why and when (:func:`digest_fields`: Events, Why, Window and the group).
 """
 
 from __future__ import annotations
@@ -32,10 +35,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .events import Event, Severity
-from .presentation import STATUS_MARKS, event_url, format_time
+from .presentation import STATUS_MARKS, Field, event_url, format_time
 from .text import safe_url, truncate
 
-__all__ = ["DIGEST_REASONS", "DIGEST_TYPE", "digest_event", "digest_view"]
+__all__ = ["DIGEST_REASONS", "DIGEST_TYPE", "digest_event", "digest_fields", "digest_view"]
 
 #: The event type of every digest.
 DIGEST_TYPE = "digest"
@@ -45,6 +48,7 @@ DIGEST_REASONS = ("group", "rate_limit", "quiet_hours")
 SEVERITY_RANK = (Severity.FAILURE, Severity.WARNING, Severity.SUCCESS, Severity.INFO)
 TITLE_LIMIT = 300
 SUMMARY_LIMIT = 200
+DESCRIPTION_LIMIT = 4000
 
 _NAMESPACE = uuid.UUID("5f0c3b52-7a1e-4f43-9d0e-2c6d3f1a9b71")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -88,7 +92,7 @@ def digest_event(
         "count": len(events),
         "omitted": max(0, len(events) - shown),
         "reason": reason,
-        "group": {str(k): str(v) for k, v in (group or {}).items()},
+        "group": {_line(k, 100): _line(v, 200) for k, v in (group or {}).items()},
         "since": None if since is None else _iso(since),
         "until": _iso(until),
         "span": span,
@@ -96,6 +100,7 @@ def digest_event(
         "types": dict(Counter(event.type for event in events).most_common()),
         "events": [_item(event) for event in events[:shown]],
     }
+    data["description"] = _listing(data["events"], len(events))
     ids = ",".join(event.id for event in events)
     return Event(
         type=DIGEST_TYPE,
@@ -117,8 +122,7 @@ def digest_title(events: Sequence[Event], reason: str, span: str | None) -> str:
     if len(types) == 1:
         what, verb_form = _type_phrase(next(iter(types)), count)
     elif len(severities) == 1:
-        singular, plural = _SEVERITY_NOUNS[next(iter(severities))]
-        what = f"{count} {singular if count == 1 else plural}"
+        what = _noun(count, next(iter(severities)))
     else:
         what = f"{count} notification" if count == 1 else f"{count} notifications"
     held = "" if verb_form else " held"
@@ -129,13 +133,7 @@ def digest_title(events: Sequence[Event], reason: str, span: str | None) -> str:
     else:
         title = f"{what} in the last {span}" if span else what
     if len(severities) > 1:
-        parts = []
-        for severity in SEVERITY_RANK:
-            number = severities[severity]
-            if number:
-                singular, plural = _SEVERITY_NOUNS[severity]
-                parts.append(f"{number} {singular if number == 1 else plural}")
-        title += f" ({', '.join(parts)})"
+        title += f" ({', '.join(_noun(severities[s], s) for s in SEVERITY_RANK if severities[s])})"
     return title
 
 
@@ -203,6 +201,24 @@ def _summary(event: Event) -> str:
     return _line(event.subject, SUMMARY_LIMIT)
 
 
+def _listing(items: list[dict[str, Any]], count: int) -> str:
+    """The events as plain lines (mark, title, link) within DESCRIPTION_LIMIT characters, then how many
+    more there were, for templates that show only ``description`` (a channel without digest templates)."""
+    lines: list[str] = []
+    used = 0
+    for item in items:
+        line = f"{STATUS_MARKS[Severity(item['severity'])]} {item['title']}" + (
+            f" — {item['url']}" if item["url"] else ""
+        )
+        if used + len(line) + 1 > DESCRIPTION_LIMIT - 40:
+            break
+        lines.append(line)
+        used += len(line) + 1
+    if count > len(lines):
+        lines.append(f"… and {count - len(lines)} more")
+    return "\n".join(lines)
+
+
 def _item(event: Event) -> dict[str, Any]:
     return {
         "id": event.id,
@@ -216,34 +232,79 @@ def _item(event: Event) -> dict[str, Any]:
 
 
 def digest_view(event: Event) -> dict[str, Any]:
-    """What templates get as ``digest`` for a ``digest`` event: its data, tolerant of missing keys, with
-    each item's status ``mark`` and ``when`` (its time in words) added, and ``reason_text`` in words."""
+    """What templates get as ``digest`` for a ``digest`` event: its data, tolerant of missing keys and
+    made safe again (a digest can be made by hand), with words added for templates to show as they are:
+
+    ``events`` (each item also has ``mark`` ✅ ❌ ⚠️ ℹ️ and ``when``, its time as ``2026-12-03 20:55:03 UTC``),
+    ``reason_text`` ("held during quiet hours"), ``tally`` ("2 failures, 3 successes"), ``window``
+    ("2026-12-03 20:55:00 UTC – 2026-12-03 21:00:00 UTC"), ``group_text`` ("type = job_failed").
+    """
     data = event.data
     items = []
     for raw in data.get("events") or []:
         if not isinstance(raw, Mapping):
             continue
-        item = {key: raw.get(key) for key in ("id", "type", "title", "severity", "time", "url", "summary")}
-        try:
-            mark = STATUS_MARKS[Severity(str(item["severity"]))]
-        except ValueError:
-            mark = STATUS_MARKS[Severity.INFO]
-        items.append({**item, "mark": mark, "when": format_time(item["time"]) if item["time"] else ""})
+        severity = _severity(raw.get("severity"))
+        time = raw.get("time")
+        items.append(
+            {
+                "id": _line(raw.get("id"), 100),
+                "type": _line(raw.get("type"), 100),
+                "title": _line(raw.get("title"), TITLE_LIMIT) or _line(raw.get("type"), 100),
+                "severity": severity.value,
+                "time": time if isinstance(time, str) else None,
+                "url": safe_url(raw.get("url")),
+                "summary": _line(raw.get("summary"), SUMMARY_LIMIT),
+                "mark": STATUS_MARKS[severity],
+                "when": _line(format_time(time), 40) if isinstance(time, str) else "",
+            }
+        )
     count = data.get("count")
-    count = count if isinstance(count, int) else len(items)
-    omitted = data.get("omitted")
-    omitted = omitted if isinstance(omitted, int) else max(0, count - len(items))
-    reason = data.get("reason")
+    count = count if isinstance(count, int) and count >= len(items) else len(items)
+    counts = {k: v for k, v in (data.get("counts") or {}).items() if isinstance(v, int)}
+    group = {_line(k, 100): _line(v, 200) for k, v in (data.get("group") or {}).items()}
+    since, until = data.get("since"), data.get("until")
+    window = f"until {format_time(until)}" if until else ""
+    if since and until:
+        window = f"{format_time(since)} – {format_time(until)}"
     return {
         "count": count,
-        "omitted": omitted,
-        "reason": reason,
-        "reason_text": _REASON_TEXT.get(str(reason), "digest"),
-        "group": dict(data.get("group") or {}),
-        "since": data.get("since"),
-        "until": data.get("until"),
+        "omitted": count - len(items),
+        "reason": data.get("reason"),
+        "reason_text": _REASON_TEXT.get(str(data.get("reason")), "digest"),
+        "group": group,
+        "group_text": " · ".join(f"{k} = {v}" for k, v in group.items()),
+        "since": since,
+        "until": until,
         "span": data.get("span"),
-        "counts": dict(data.get("counts") or {}),
+        "window": _line(window, 100),
+        "counts": counts,
+        "tally": ", ".join(_noun(counts.get(s.value, 0), s) for s in SEVERITY_RANK if counts.get(s.value)),
         "types": dict(data.get("types") or {}),
         "events": items,
     }
+
+
+def digest_fields(event: Event) -> list[Field]:
+    """A digest's labelled fields (what ``fields`` holds in its templates): Events, Why, Window, the group."""
+    view = digest_view(event)
+    events = f"{view['count']} ({view['tally']})" if view["tally"] else str(view["count"])
+    fields = [Field("count", "Events", events), Field("reason", "Why", view["reason_text"])]
+    if view["window"]:
+        fields.append(Field("window", "Window", view["window"]))
+    for key, value in view["group"].items():
+        label = key.rsplit(".", 1)[-1].replace("_", " ").capitalize()
+        fields.append(Field(f"group.{key}", label, value))
+    return fields
+
+
+def _severity(value: Any) -> Severity:
+    try:
+        return Severity(str(value))
+    except ValueError:
+        return Severity.INFO
+
+
+def _noun(number: int, severity: Severity) -> str:
+    singular, plural = _SEVERITY_NOUNS[severity]
+    return f"{number} {singular if number == 1 else plural}"

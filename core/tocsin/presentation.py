@@ -162,8 +162,13 @@ def event_fields(event: Event) -> list[Field]:
     attachments (``run.log (12.0 KiB)``, with why one was left out for this target).
 
     At most :data:`MAX_FIELDS` data fields (then one ``More`` field says how many were left out), each
-    value cut to :data:`FIELD_VALUE_LIMIT` characters.
+    value cut to :data:`FIELD_VALUE_LIMIT` characters. A ``digest`` event's fields say what it stands for
+    (:func:`tocsin.digest.digest_fields`: Events, Why, Window, its group).
     """
+    if event.type == "digest":
+        from .digest import digest_fields  # imported here: digest builds on this module
+
+        return digest_fields(event)
     data = event.data
     fields = []
     for key, label, kind in _FIELD_ORDER:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
+from .digest import DIGEST_TYPE, digest_event
 from .errors import ConfigError
 from .events import Event, Severity, severity_for
 
@@ -12,7 +15,7 @@ if TYPE_CHECKING:
     from .delivery import Submission
     from .messages import Report
 
-__all__ = ["SampleSends", "sample_data", "sample_event"]
+__all__ = ["SampleSends", "sample_data", "sample_digest", "sample_event"]
 
 
 def sample_data(event_type: str) -> dict[str, Any]:
@@ -37,7 +40,16 @@ def sample_data(event_type: str) -> dict[str, Any]:
 
 
 def sample_event(event_type: str = "job_completed", **overrides: Any) -> Event:
-    """An event of ``event_type`` with :func:`sample_data`; ``data`` in ``overrides`` is merged in."""
+    """An event of ``event_type`` with :func:`sample_data`; ``data`` in ``overrides`` is merged in.
+
+    ``"digest"`` gives :func:`sample_digest` (so ``tocsin render TARGET digest`` and ``tocsin check`` show a
+    real digest), with the overrides applied to it.
+    """
+    if event_type == DIGEST_TYPE:
+        digest = sample_digest()
+        if "data" in overrides:
+            overrides["data"] = {**digest.data, **(overrides["data"] or {})}
+        return attrs.evolve(digest, **overrides) if overrides else digest
     data = sample_data(event_type)
     data.update(overrides.pop("data", None) or {})
     overrides.setdefault("source", {"instance": "tocsin-sample", "url": "https://example.org"})
@@ -71,3 +83,27 @@ class SampleSends:
     async def atest(self, target: str | None = None, *, event: Event | str | None = None) -> Report:
         """:meth:`test` for async code (the report is awaited without blocking the loop)."""
         return await self.submit_test(target, event=event)
+
+
+_DIGEST_WINDOWS = {"group": timedelta(minutes=5), "rate_limit": timedelta(minutes=1), "quiet_hours": timedelta(hours=9)}
+_MIXED_TYPES = ("job_failed", "job_completed", "backup_failed", "job_completed", "job_started")
+
+
+def sample_digest(reason: str = "group", count: int = 5, *, shown: int = 20, until: datetime | None = None) -> Event:
+    """A digest (:func:`tocsin.digest_event`) of ``count`` sample events, for ``tocsin render`` and tests.
+
+    ``reason="group"`` digests failures of one group (``"5 jobs failed in the last 5 minutes"``); the other
+    reasons a mix of failures, successes and notes held by the rate limit or during quiet hours. Each event
+    has its own run name and link (``https://example.org/runs/run-0001``).
+    """
+    until = until or datetime.now(timezone.utc).replace(microsecond=0)
+    since = until - _DIGEST_WINDOWS.get(reason, timedelta(minutes=5))
+    events = []
+    for index in range(count):
+        event_type = "job_failed" if reason == "group" else _MIXED_TYPES[index % len(_MIXED_TYPES)]
+        run = f"run-{index + 1:04d}"
+        data = {"run_id": run, "run_name": f"nightly-etl #{index + 1}", "run_url": f"https://example.org/runs/{run}"}
+        at = since + (until - since) * (index + 1) / (count + 1)
+        events.append(sample_event(event_type, data=data, occurred_at=at))
+    group = {"type": "job_failed"} if reason == "group" else None
+    return digest_event(events, reason=reason, since=since, until=until, group=group, shown=shown)
