@@ -7,6 +7,10 @@ PagerDuty applies the resolve to the alert the trigger opened. What each severit
 context on the service's timeline that pages nobody); an alert's ``payload.severity`` is the
 ``severities`` option (failure ``error``, warning ``warning``, others ``info``).
 
+A digest (``tocsin.digest_event``, type ``digest``) is one event: a trigger for failures and warnings
+(keyed by ``pagerduty/digest.dedup_key.j2``: instance, reason and group), else a change event, never a
+resolve (a digest has no alert of its own to resolve).
+
 ``format_message`` renders ``pagerduty/<event type>.json.j2`` (else ``default.json.j2``) for triggers and
 change events, then enforces PagerDuty's documented limits in Python (:mod:`tocsin_pagerduty.limits`).
 The Message holds no secret: ``deliver`` adds ``routing_key`` to the body it POSTs to
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tocsin import (
+    DIGEST_TYPE,
     Channel,
     Event,
     Limit,
@@ -79,6 +84,8 @@ def format_message(event: Event, target: Target, templates: Templates) -> Messag
     options: PagerDutyOptions = target.options
     severity = str(event.severity)
     action = options.action(severity)
+    if event.type == DIGEST_TYPE and action in ("resolve", "acknowledge"):
+        action = "change"  # a digest has no alert of its own to resolve: its successes go on the timeline
     key = dedup_key(templates.render_text(event, target, "dedup_key"), event.id)
     if action in ("resolve", "acknowledge"):
         return Message.for_event(event, target, body={"event_action": action, "dedup_key": key})
