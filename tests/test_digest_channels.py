@@ -24,23 +24,19 @@ from urllib.parse import parse_qsl
 import attrs
 import pytest
 
-from tocsin import Event, Limit, LocalServers, Notifier, Outcome, PluginRegistry, digest_event, utf16_len
+from tocsin import Event, LocalServers, Notifier, Outcome, PluginRegistry, digest_event
 from tocsin.template_catalog import packaged_templates
-from tocsin.testing import HttpSink, Reply, write_config
+from tocsin.testing import HttpSink, write_config
 from tocsin.testing.cases import ChannelCase, channel_cases
 
 pytest.importorskip("aiosmtpd")
 from tocsin.testing.smtp import SmtpSink
 
+from .test_hostile_suite import SUCCESS, violations
+
 CASES = channel_cases()
 UNTIL = datetime(2026, 12, 3, 21, 0, tzinfo=timezone.utc)
 TOTAL = 500
-#: One answer every installed channel reads as success (Slack's ok, Telegram's ok, PagerDuty's status, …).
-SUCCESS = Reply(
-    200,
-    {"ok": True, "status": "success", "message": "Event processed", "dedup_key": "k1", "id": "m1", "time": 1,
-     "event": "message", "channel": "C0123456789", "ts": "1700000000.000100", "result": {"message_id": 1}},
-)  # fmt: skip
 HOSTILE_TITLE = (
     "@everyone @here <!channel> <users/all> </script><script>alert(1)</script> [click me](http://evil.example) "
     "<http://evil.example|x> \x1b[31mred\x1b[0m\r\nBcc: victim@example.org "
@@ -82,39 +78,6 @@ def digest_of_500() -> Event:
     return digest_event(
         events, reason="group", since=UNTIL - timedelta(minutes=5), until=UNTIL, group={"type": "job_*"}
     )
-
-
-# -- limits (what Channel.limits declares) ------------------------------------------------------------
-def _at(value: Any, path: list[str]) -> Iterator[Any]:
-    if not path:
-        yield value
-        return
-    head, rest = path[0], path[1:]
-    many = head.endswith("[]")
-    key = head[:-2] if many else head
-    if not isinstance(value, dict) or key not in value:
-        return
-    found = value[key]
-    for item in (found if isinstance(found, list) else []) if many else [found]:
-        yield from _at(item, rest)
-
-
-def limit_violations(limits: tuple[Limit, ...], message: dict[str, Any], wire: bytes) -> list[str]:
-    found = []
-    for limit in limits:
-        values = (
-            [wire.decode("utf-8", "replace")] if limit.where == "wire" else list(_at(message, limit.where.split(".")))
-        )
-        for value in values:
-            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-            size = {"bytes": len(text.encode()), "utf16": utf16_len(text), "chars": len(text)}[limit.unit]
-            if limit.where == "wire" and limit.unit == "bytes":
-                size = len(wire)
-            if limit.max is not None and size > limit.max:
-                found.append(f"{limit.where}: {size} {limit.unit} > {limit.max}")
-            if limit.one_line and isinstance(value, str) and ("\n" in value or "\r" in value):
-                found.append(f"{limit.where}: not one line")
-    return found
 
 
 # -- what the receiver got ----------------------------------------------------------------------------
@@ -221,4 +184,4 @@ def test_a_digest_of_500_hostile_events_through_every_channel(
     if got.document is not None and isinstance(got.document, dict):
         assert "injected" not in got.document
     spec = PluginRegistry().channel(case.channel).spec
-    assert not limit_violations(spec.limits, message.to_dict(), got.wire)
+    assert not violations(spec.limits, message.to_dict(), got.wire)
