@@ -24,15 +24,18 @@ from urllib.parse import parse_qsl
 import attrs
 import pytest
 
-from tocsin import Event, LocalServers, Notifier, Outcome, PluginRegistry, digest_event
+from tocsin import Event, Notifier, Outcome, PluginRegistry, digest_event
 from tocsin.template_catalog import packaged_templates
-from tocsin.testing import HttpSink, write_config
+from tocsin.testing import write_config
 from tocsin.testing.cases import ChannelCase, channel_cases
 
 pytest.importorskip("aiosmtpd")
-from tocsin.testing.smtp import SmtpSink
 
-from .test_hostile_suite import SUCCESS, violations
+from . import test_hostile_suite as hostile
+from .test_hostile_suite import Servers, violations
+
+#: The hostile suite's fixture: an HTTP and an SMTP sink on 127.0.0.1 answering success, and LocalServers.
+servers = hostile.servers
 
 CASES = channel_cases()
 UNTIL = datetime(2026, 12, 3, 21, 0, tzinfo=timezone.utc)
@@ -125,20 +128,6 @@ def received(servers: Servers, http_before: int, smtp_before: int, printed: str)
         return Received(printed.encode(), printed, printed)
     text = "\n".join(_strings(document))
     return Received(printed.encode(), text, text, document)
-
-
-@attrs.define
-class Servers:
-    http: HttpSink
-    smtp: SmtpSink
-    local: LocalServers
-
-
-@pytest.fixture
-def servers() -> Iterator[Servers]:
-    secret = "DigestSuite0secret"
-    with HttpSink(default=SUCCESS) as http, SmtpSink(user="tocsin", password=secret) as smtp:
-        yield Servers(http, smtp, LocalServers(http_url=http.url, smtp_port=smtp.port, secret=secret))
 
 
 def test_every_channel_ships_digest_templates() -> None:
