@@ -15,14 +15,14 @@ none). Its ``data`` is plain JSON-safe data (it is stored with the held deliveri
     events    the first ``shown`` events, in the order given, each {id, type, title, severity, time, url,
               summary}: title and summary on one line without control characters (title at most 300
               characters, summary 200), url a vetted http(s) link or None
-    description  the listed events as plain lines ("❌ title — url"), as many as fit in 4,000 characters,
-              then "… and N more": what a channel's ``default`` template shows when it has no digest template
 
 The title says what happened in words, per reason and per mix of types and severities; the severity is
 the worst of the events (failure, warning, success, info); the id is derived from the reason and the
 events' ids, so the same events digested again give the same id (the outbox sends it once).
-Templates get ``digest`` (:func:`digest_view`: the same data, with words to show), and ``fields`` says
-how many, why and when (:func:`digest_fields`: Events, Why, Window and the group).
+Templates get ``digest`` (:func:`digest_view`: the same data, with words to show), ``fields`` saying how
+many, why and when (:func:`digest_fields`: Events, Why, Window and the group) and ``description`` listing
+the events with their links (:func:`digest_description`), which is what a channel's ``default`` template
+shows of a digest when the channel ships no digest template.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from .events import Event, Severity
 from .presentation import STATUS_MARKS, Field, event_url, format_time
 from .text import safe_url, truncate
 
-__all__ = ["DIGEST_REASONS", "DIGEST_TYPE", "digest_event", "digest_fields", "digest_view"]
+__all__ = ["DIGEST_REASONS", "DIGEST_TYPE", "digest_description", "digest_event", "digest_fields", "digest_view"]
 
 #: The event type of every digest.
 DIGEST_TYPE = "digest"
@@ -100,7 +100,6 @@ def digest_event(
         "types": dict(Counter(event.type for event in events).most_common()),
         "events": [_item(event) for event in events[:shown]],
     }
-    data["description"] = _listing(data["events"], len(events))
     ids = ",".join(event.id for event in events)
     return Event(
         type=DIGEST_TYPE,
@@ -201,24 +200,6 @@ def _summary(event: Event) -> str:
     return _line(event.subject, SUMMARY_LIMIT)
 
 
-def _listing(items: list[dict[str, Any]], count: int) -> str:
-    """The events as plain lines (mark, title, link) within DESCRIPTION_LIMIT characters, then how many
-    more there were, for templates that show only ``description`` (a channel without digest templates)."""
-    lines: list[str] = []
-    used = 0
-    for item in items:
-        line = f"{STATUS_MARKS[Severity(item['severity'])]} {item['title']}" + (
-            f" — {item['url']}" if item["url"] else ""
-        )
-        if used + len(line) + 1 > DESCRIPTION_LIMIT - 40:
-            break
-        lines.append(line)
-        used += len(line) + 1
-    if count > len(lines):
-        lines.append(f"… and {count - len(lines)} more")
-    return "\n".join(lines)
-
-
 def _item(event: Event) -> dict[str, Any]:
     return {
         "id": event.id,
@@ -283,6 +264,23 @@ def digest_view(event: Event) -> dict[str, Any]:
         "types": dict(data.get("types") or {}),
         "events": items,
     }
+
+
+def digest_description(event: Event) -> str:
+    """A digest's events as plain lines (``❌ title — url``), as many as fit in DESCRIPTION_LIMIT characters,
+    then ``… and N more``: the ``description`` its templates see."""
+    view = digest_view(event)
+    lines: list[str] = []
+    used = 0
+    for item in view["events"]:
+        line = f"{item['mark']} {item['title']}" + (f" — {item['url']}" if item["url"] else "")
+        if used + len(line) + 1 > DESCRIPTION_LIMIT - 40:
+            break
+        lines.append(line)
+        used += len(line) + 1
+    if view["count"] > len(lines):
+        lines.append(f"… and {view['count'] - len(lines)} more")
+    return "\n".join(lines)
 
 
 def digest_fields(event: Event) -> list[Field]:

@@ -222,6 +222,10 @@ def _bounded(value: Any) -> Any:
 
 
 def _description(event: Event) -> str | None:
+    if event.type == "digest":
+        from .digest import digest_description  # imported here: digest builds on this module
+
+        return digest_description(event)
     text = event.data.get("description") or event.data.get("message")
     if text is None or text == "":
         return event.known.description if event.known else None
