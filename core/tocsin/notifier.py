@@ -23,17 +23,16 @@ from typing import Any
 import attrs
 
 from .attachment_store import AttachmentStore
-from .attachments import for_target, with_references
 from .config import Config, Target, default_config, find_config, load_config, structure_targets
 from .delivery import Delivery, Dispatcher, Outbox, QueueFullError, Submission, Tracker, open_store
 from .delivery.noise import NoiseControl
 from .delivery.stores import HELD, event_from_dict, event_to_dict
 from .events import Event
 from .messages import Message, Outcome, Receipt, Report
-from .pipeline import describe_error, format_message, prepare_event
+from .pipeline import Stages, describe_error, prepare_event
 from .plugins import PluginRegistry
-from .routing import Routes, Subscription, delivery_order, route
-from .samples import SampleSends, sample_event
+from .routing import Subscription, delivery_order
+from .samples import SampleSends
 from .secrets import find_secrets, redact
 from .templating import Templates
 
@@ -43,7 +42,7 @@ log = logging.getLogger("tocsin")
 CLOSED = "not delivered: notifier closed"
 
 
-class Notifier(SampleSends):
+class Notifier(Stages, SampleSends):
     """Routes events to targets, formats them, and delivers them in the background, with retries.
 
     Build it from a config file (:meth:`from_file`) or from the attrs classes (``Notifier(Config(...))``);
@@ -117,64 +116,6 @@ class Notifier(SampleSends):
         for plugin in plugins:
             registry.register(plugin)
         return cls(load_config(find_config(path), registry, strict=strict), registry=registry, clock=clock)
-
-    # -- targets ---------------------------------------------------------------------------------
-    @property
-    def targets(self) -> tuple[Target, ...]:
-        """The configured (usable) targets, in config order."""
-        return self.config.targets
-
-    def target(self, name: str) -> Target:
-        """The configured target called ``name`` (ConfigError with a suggestion otherwise)."""
-        return self.config.target(name)
-
-    def route(
-        self,
-        event: Event,
-        *,
-        targets: Sequence[str] | None = None,
-        extra_targets: Sequence[Target | Mapping[str, Any]] = (),
-        subscriptions: Sequence[Subscription] | None = None,
-    ) -> Routes:
-        """Where ``event`` goes and why the other targets are skipped (:func:`tocsin.routing.route`).
-
-        ``targets`` names targets to send to regardless of their routing rules (``--target``), never a
-        disabled one; ``subscriptions`` picks targets for this event, each with its own ``when``;
-        ``extra_targets`` are destinations the submitter adds, with their own rules.
-        """
-        extra = structure_targets(extra_targets, self.registry, "extra_targets") if extra_targets else ()
-        return route(
-            event,
-            self.config,
-            targets=targets,
-            extra_targets=extra,
-            subscriptions=subscriptions,
-            personal=lambda target: self.registry.channel(target.channel).spec.personal,
-        )
-
-    # -- the stages ------------------------------------------------------------------------------
-    def prepare(self, event: Event) -> Event:
-        """The event after ``prepare_event`` hooks, with the config's ``[source]`` filling blanks, and its
-        attachments copied into the attachment store (release them with ``self.attachments.release``)."""
-        return self.attachments.stage(prepare_event(event, self.config, self.registry))
-
-    def format(self, event: Event, target: Target) -> Message:
-        """The message ``target``'s channel makes of ``event`` (nothing is sent), with the event's attachments
-        fitted to the channel's caps."""
-        spec = self.registry.channel(target.channel).spec
-        fitted = for_target(event, spec, target, self.config.settings.max_attachment_bytes)
-        return with_references(format_message(fitted, target, self.registry, self.templates), fitted)
-
-    def render(self, target: str | Target, event: Event | str) -> Message:
-        """The message ``target`` would receive for ``event`` (a type name gives a sample event)."""
-        if isinstance(event, str):
-            event = sample_event(event)
-        resolved = self.target(target) if isinstance(target, str) else target
-        prepared = self.prepare(event)
-        try:
-            return self.format(prepared, resolved)
-        finally:
-            self.attachments.release(prepared.attachments)
 
     def _accept(
         self, event: Event, targets: Sequence[str] | None, extra_targets: Sequence[Any], subscriptions: Any
