@@ -18,7 +18,7 @@ SECRET_PATH = "/api/webhooks/123/SuperSecretToken-abcdef"
 def tocsin_make_notifier(request, tocsin_make_notifier):
     """Every delivery test runs over both HTTP backends ([notifications] http_backend)."""
     if request.param == "aiohttp":
-        pytest.importorskip("httpx_aiohttp")
+        pytest.importorskip("aiohttp")
 
     def factory(targets, *, notifications=None, **kwargs):
         return tocsin_make_notifier(

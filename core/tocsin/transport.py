@@ -4,34 +4,29 @@
 retries by: connection errors, timeouts, 5xx, 408 and 429 raise :class:`RetryableError` (429 carrying
 ``Retry-After`` or a JSON ``retry_after``); any other non-2xx raises :class:`PermanentError` with the
 platform's own reason; 2xx returns a :class:`Response`. ``post_multipart`` (``multipart/form-data``, encoded
-by httpx) and ``put_bytes`` (a raw body: a file upload) map answers the same way. Swapping httpx for another
-client touches only this module. Of any answer, at most :data:`MAX_RESPONSE_BYTES` of the body are read
-(streamed, then the connection is dropped), whatever the status or the ``Content-Length``.
+by the HTTP stack) and ``put_bytes`` (a raw body: a file upload) map answers the same way. The stack itself
+(httpx, or aiohttp with ``http_backend = "aiohttp"``) lives in :mod:`tocsin.http_backends`. Of any
+answer, at most :data:`MAX_RESPONSE_BYTES` of the body are read (streamed, then the connection is
+dropped), whatever the status or the ``Content-Length``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import attrs
-import httpx
 
 from .errors import PermanentError, RetryableError
+from .http_backends import HTTP_BACKENDS, FilePart, open_backend
 from .secrets import Secret, active_secrets, redact, reveal
 from .text import json_safe
 
-__all__ = ["FilePart", "Response", "Transport", "parse_retry_after", "reason_from_body"]
-
-#: One file of a multipart request: ``(field name, file name, bytes, content type)``.
-FilePart = tuple[str, str, bytes, str]
+__all__ = ["HTTP_BACKENDS", "FilePart", "Response", "Transport", "parse_retry_after", "reason_from_body"]
 
 T = TypeVar("T")
-USER_AGENT = "tocsin"
 #: The most bytes read of any answer's body; the rest is never read, so a 100 MB error page (or a
 #: receiver that never stops talking) costs this much memory at most. Reasons quote a few hundred.
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -65,6 +60,8 @@ def parse_retry_after(response: Response) -> float | None:
         try:
             waits.append(max(0.0, float(header)))
         except ValueError:
+            import email.utils
+
             parsed = email.utils.parsedate_to_datetime(header) if header else None
             if parsed is not None:
                 waits.append(max(0.0, parsed.timestamp() - time.time()))
@@ -98,7 +95,16 @@ def _reason(response: Response, limit: int) -> str:
                 return value[:limit]
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"))[:limit]
     text = " ".join(response.text.split())
-    return text[:limit] if text else (httpx.codes.get_reason_phrase(response.status_code) or "no reason given")
+    return text[:limit] if text else (_reason_phrase(response.status_code) or "no reason given")
+
+
+def _reason_phrase(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def encode_json(body: Any) -> bytes:
@@ -125,14 +131,7 @@ class Transport:
 
     def __init__(self, *, timeout: float = 10.0, max_connections: int = 100, backend: str = "httpx") -> None:
         self.timeout = timeout
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout),
-            limits=limits,
-            headers={"user-agent": USER_AGENT, "accept-encoding": "identity"},
-            follow_redirects=False,
-            transport=aiohttp_transport(limits) if backend == "aiohttp" else None,
-        )
+        self._backend = open_backend(backend, timeout=timeout, max_connections=max_connections)
         self._shared: dict[str, Any] = {}
 
     async def request(
@@ -150,40 +149,27 @@ class Transport:
     ) -> Response:
         """Send one request; connection faults and timeouts raise RetryableError, answers are returned.
 
-        ``data`` and ``files`` make a ``multipart/form-data`` body (httpx encodes it; ``data`` alone is
-        form-encoded). Secret URLs and header values are revealed here and nowhere else.
+        ``data`` and ``files`` make a ``multipart/form-data`` body (``data`` alone is form-encoded).
+        Secret URLs and header values are revealed here and nowhere else.
         """
-        plain_headers = {k: reveal(v) or "" for k, v in (headers or {}).items()}
+        plain_headers = {k: reveal(v) or "" for k, v in headers.items()} if headers else {}
         if json_body is not None:
             content = encode_json(json_body)
             plain_headers.setdefault("content-type", "application/json")
-        try:
-            async with self._client.stream(
-                method,
-                reveal(url) or "",
-                content=content,
-                data=data,
-                files=[(field, (name, body, ctype)) for field, name, body, ctype in files] if files else None,
-                headers=plain_headers,
-                params=params,
-                timeout=httpx.Timeout(timeout or self.timeout),
-            ) as answer:
-                text = await _read_capped(answer, MAX_RESPONSE_BYTES)
-        except httpx.TimeoutException as exc:
-            cause = exc.__cause__
-            if cause is not None and not isinstance(cause, TimeoutError):
-                # httpx-aiohttp maps every aiohttp connection error (refused, reset) to ConnectTimeout
-                raise RetryableError(f"could not connect: {_short(cause)}") from None
-            raise RetryableError(f"timed out after {timeout or self.timeout:g}s waiting for the server") from None
-        except httpx.ConnectError as exc:
-            raise RetryableError(f"could not connect: {_short(exc)}") from None
-        except httpx.InvalidURL:
-            raise PermanentError("invalid URL (check the target's url option)") from None
-        except httpx.UnsupportedProtocol:
-            raise PermanentError("unsupported URL scheme (use http:// or https://)") from None
-        except httpx.TransportError as exc:
-            raise RetryableError(f"connection failed: {type(exc).__name__}: {_short(exc)}") from None
-        return Response(answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, text)
+        elif isinstance(content, str):
+            content = content.encode("utf-8")
+        status, answer_headers, text = await self._backend.send(
+            method,
+            reveal(url) or "",
+            content=content,
+            data=data,
+            files=files,
+            headers=plain_headers,
+            params=params,
+            timeout=timeout,
+            limit=MAX_RESPONSE_BYTES,
+        )
+        return Response(status, answer_headers, text)
 
     def post_json(
         self,
@@ -280,6 +266,8 @@ class Transport:
 
     def run_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Awaitable[T]:
         """Run blocking ``fn(*args, **kwargs)`` in a worker thread; the event loop stays free."""
+        import asyncio
+
         return asyncio.to_thread(fn, *args, **kwargs)
 
     def shared(self, key: str, factory: Callable[[], T]) -> T:
@@ -290,6 +278,8 @@ class Transport:
 
     async def aclose(self) -> None:
         """Close the HTTP client and every shared object."""
+        import asyncio
+
         for obj in self._shared.values():
             closer = getattr(obj, "aclose", None) or getattr(obj, "close", None)
             if closer is not None:
@@ -300,22 +290,7 @@ class Transport:
                 except Exception:  # closing must not raise
                     pass
         self._shared.clear()
-        await self._client.aclose()
-
-
-#: ``[notifications] http_backend`` choices: httpx's own connection pool, or aiohttp's under httpx.
-HTTP_BACKENDS = ("httpx", "aiohttp")
-
-
-def aiohttp_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
-    """httpx over aiohttp's connection pool (``pip install 'tocsin[aiohttp]'``).
-
-    bench/ measured it 2.9x faster than httpx's own pool at 16 deliveries in flight (encode/httpx#3215);
-    httpx stays the interface, so plugins and error mapping do not change.
-    """
-    from httpx_aiohttp import AiohttpTransport
-
-    return AiohttpTransport(limits=limits)
+        await self._backend.aclose()
 
 
 def raise_for_status(response: Response, describe_error: Callable[[Response], str | None] | None = None) -> None:
@@ -331,22 +306,3 @@ def raise_for_status(response: Response, describe_error: Callable[[Response], st
     if status == 408 or status >= 500:
         raise RetryableError(f"HTTP {status}: {reason}", status_code=status, retry_after=parse_retry_after(response))
     raise PermanentError(f"HTTP {status}: {reason}", status_code=status)
-
-
-async def _read_capped(answer: httpx.Response, limit: int) -> str:
-    """At most ``limit`` bytes of the answer's body, as text; the rest is left unread (the connection is
-    then closed rather than reused)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in answer.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= limit:
-            break
-    data = b"".join(chunks)[:limit]
-    return data.decode(answer.charset_encoding or "utf-8", "replace")
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return redact(text, active_secrets())[:200]
