@@ -9,7 +9,6 @@ rate limits, digests, quiet hours) is :class:`tocsin.delivery.noise.NoiseControl
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import functools
 import logging
@@ -18,15 +17,15 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .attachment_store import AttachmentStore
 from .config import Config, Target, default_config, find_config, load_config, structure_targets
-from .delivery import Delivery, Dispatcher, Outbox, QueueFullError, Submission, Tracker, open_store
 from .delivery.noise import NoiseControl
-from .delivery.stores import HELD, event_from_dict, event_to_dict
+from .delivery.stores import HELD, Delivery, Outbox, event_from_dict, event_to_dict, open_store
+from .delivery.submission import QueueFullError, Submission, Tracker
 from .events import Event
 from .messages import Message, Outcome, Receipt, Report
 from .pipeline import Stages, describe_error, prepare_event
@@ -35,6 +34,9 @@ from .routing import Subscription, delivery_order
 from .samples import SampleSends
 from .secrets import find_secrets, redact
 from .templating import Templates
+
+if TYPE_CHECKING:
+    from .delivery.dispatcher import Dispatcher
 
 __all__ = ["Notifier", "QueueFullError"]
 
@@ -160,6 +162,8 @@ class Notifier(Stages, SampleSends):
     def _engine(self) -> Dispatcher:
         with self._lock:
             if self._dispatcher is None:
+                from .delivery.dispatcher import Dispatcher  # asyncio and the HTTP stack: when first needed
+
                 self._dispatcher = Dispatcher(
                     self.store,
                     self.config,
@@ -230,6 +234,8 @@ class Notifier(Stages, SampleSends):
         event, receipts, rows, order = self._accept(event, targets, extra_targets, subscriptions)
         wait = self.config.delivery.queue_full_wait if wait is None else wait
         deadline = time.monotonic() + wait
+        import asyncio
+
         while rows and not self._tracker.fits(len(rows)):
             if time.monotonic() >= deadline:
                 raise self._queue_full(wait)
@@ -342,6 +348,8 @@ class Notifier(Stages, SampleSends):
 
     async def aclose(self, timeout: float | None = None) -> None:
         """:meth:`close` for async code: the event loop keeps running while the notifier drains."""
+        import asyncio
+
         await asyncio.to_thread(self.close, timeout)
 
     @property

@@ -13,7 +13,6 @@ entry points (or distributions) it lists, comma-separated, are loaded; set and e
 from __future__ import annotations
 
 import importlib
-import importlib.metadata as metadata
 import importlib.util
 import os
 import re
@@ -21,7 +20,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pluggy
@@ -30,6 +29,9 @@ from . import hookspecs
 from .channel import Channel
 from .errors import PluginError
 from .structure import suggest
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 __all__ = [
     "CHANNEL_GROUP",
@@ -74,6 +76,8 @@ class ChannelHooks:
 
 def _all_entry_points(group: str) -> list[metadata.EntryPoint]:
     """Every installed entry point of ``group``, whatever ``TOCSIN_LOAD_PLUGINS`` says."""
+    from importlib import metadata  # here: importing tocsin does not read the installed distributions
+
     return list(metadata.entry_points(group=group))
 
 

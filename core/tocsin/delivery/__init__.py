@@ -8,11 +8,45 @@ loop) claims due deliveries lane by lane and sends each with :func:`attempt`, th
 
 from __future__ import annotations
 
-from .attempt import AttemptResult, attempt
-from .dispatcher import Dispatcher
-from .policy import RetryPolicy, backoff_delay, decide, parse_duration
-from .stores import DEAD, DELIVERED, PENDING, Delivery, Outbox, open_store
-from .submission import QueueFullError, Submission, Tracker
+from typing import TYPE_CHECKING, Any
+
+# Names are imported on first use (PEP 562), so ``tocsin.config`` can read ``.settings`` without the
+# dispatcher, asyncio and the HTTP stack being imported with it.
+_EXPORTS = {
+    "AttemptResult": "attempt",
+    "attempt": "attempt",
+    "Dispatcher": "dispatcher",
+    "RetryPolicy": "policy",
+    "backoff_delay": "policy",
+    "decide": "policy",
+    "parse_duration": "policy",
+    "DEAD": "stores",
+    "DELIVERED": "stores",
+    "PENDING": "stores",
+    "Delivery": "stores",
+    "Outbox": "stores",
+    "open_store": "stores",
+    "QueueFullError": "submission",
+    "Submission": "submission",
+    "Tracker": "submission",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = globals()[name] = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    return value
+
+
+if TYPE_CHECKING:
+    from .attempt import AttemptResult, attempt
+    from .dispatcher import Dispatcher
+    from .policy import RetryPolicy, backoff_delay, decide, parse_duration
+    from .stores import DEAD, DELIVERED, PENDING, Delivery, Outbox, open_store
+    from .submission import QueueFullError, Submission, Tracker
 
 __all__ = [
     "DEAD",

@@ -10,7 +10,6 @@ thread through the :class:`Tracker`, which also bounds how many deliveries wait 
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import threading
 import time
@@ -205,6 +204,8 @@ class Submission:
             yield future.result()
 
     async def _wait(self) -> Report:
+        import asyncio  # here, not at the top: importing tocsin does not load asyncio
+
         if self._futures:
             await asyncio.gather(*(asyncio.wrap_future(f) for f in self._futures.values()))
         return self.report()
