@@ -48,6 +48,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 SINK = HERE / "sink.py"
 BASELINE = "httpx"  # every row is divided by this row at the same concurrency
+REFERENCES = ("aiohttp", "apprise")  # and by these, paired the same way (issue 12's goals are ratios to them)
 
 
 # -- rows ------------------------------------------------------------------------------------------
@@ -68,7 +69,7 @@ ROWS = [
     Row("tocsin-webhook", "tocsin Notifier.anotify → installed tocsin-webhook plugin (template, signing)", True),
     Row("apprise", "Apprise json:// notifier, sequential (Apprise's model)", False),
     Row("httpx-aiohttp", "raw httpx.AsyncClient over httpx-aiohttp's AiohttpTransport", True),
-    Row("tocsin-aiohttp", "tocsin as above, its httpx client put over AiohttpTransport", True),
+    Row("tocsin-aiohttp", "tocsin as above, http_backend = \"aiohttp\" (aiohttp called directly)", True),
     Row("aiohttp", "raw aiohttp.ClientSession (reference)", True),
     Row("tocsin-nonet", "tocsin, deliver returns at once: the core's own cost, no network", True, networked=False),
 ]
@@ -218,11 +219,11 @@ async def tocsin_row(
 
 
 def require_aiohttp() -> None:
-    """The ``tocsin-aiohttp`` row needs httpx-aiohttp (``[notifications] http_backend = "aiohttp"``)."""
+    """The ``tocsin-aiohttp`` row needs aiohttp (``[notifications] http_backend = "aiohttp"``)."""
     try:
-        import httpx_aiohttp  # noqa: F401
+        import aiohttp  # noqa: F401
     except ImportError:
-        raise Skip("httpx-aiohttp not installed (pip install httpx-aiohttp)") from None
+        raise Skip("aiohttp not installed (pip install 'tocsin[aiohttp]')") from None
 
 
 @contextlib.asynccontextmanager
@@ -608,19 +609,29 @@ def machine() -> dict[str, Any]:
     }
 
 
-def summarize(key: str, raw: dict[str, Any], base: dict[str, Any] | None) -> dict[str, Any]:
-    """Rate and CPU per event over all blocks; the ratio to the baseline as the median over cycles."""
+def paired_ratios(ref: dict[str, Any] | None, raw: dict[str, Any]) -> list[float]:
+    """Per cycle, how much faster ``raw`` was than ``ref`` (same block size, same moment), sorted."""
+    if not ref or "block_seconds" not in ref:
+        return []
+    return sorted(b / r for b, r in zip(ref["block_seconds"], raw["block_seconds"], strict=False) if r > 0)
+
+
+def summarize(
+    key: str, raw: dict[str, Any], base: dict[str, Any] | None, references: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Rate and CPU per event over all blocks; the ratio to the baseline (and to each of ``references``:
+    raw aiohttp, Apprise) as the median over cycles."""
     if "events" not in raw or not raw["events"]:
         return raw
     result = {k: v for k, v in raw.items() if k != "block_seconds"}
     result["rate"] = raw["events"] / raw["seconds"]
     result["cpu_us"] = raw["cpu_seconds"] / raw["events"] * 1e6
-    if base is not None and "block_seconds" in base and ROWS_BY_KEY[key].networked:
-        pairs = list(zip(base["block_seconds"], raw["block_seconds"], strict=False))
-        ratios = sorted(b / r for b, r in pairs if r > 0)
-        if ratios:
-            result["ratio"] = statistics.median(ratios)
-            result["ratio_range"] = [ratios[len(ratios) // 4], ratios[(3 * len(ratios)) // 4]]  # quartiles
+    if ROWS_BY_KEY[key].networked:
+        for name, ref in (("ratio", base), *((f"x_{k}", v) for k, v in (references or {}).items())):
+            ratios = paired_ratios(ref, raw)
+            if ratios:
+                result[name] = statistics.median(ratios)
+                result[f"{name}_range"] = [ratios[len(ratios) // 4], ratios[(3 * len(ratios)) // 4]]  # quartiles
     problems = []
     if raw["failed"]:
         problems.append(f"{raw['failed']} answered not-ok")
@@ -638,23 +649,28 @@ def fmt(value: float | None, spec: str) -> str:
 def render_table(results: list[dict[str, Any]]) -> str:
     """The results as a Markdown table (what bench/README.md shows)."""
     lines = [
-        "| row | in flight | deliveries/s | × httpx (IQR) | CPU µs/event | body B | RSS growth KiB/1k ev "
-        "| traced peak KiB/1k ev | traced retained KiB/1k ev |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| row | in flight | deliveries/s | × httpx (IQR) | × aiohttp | × Apprise | CPU µs/event | body B "
+        "| RSS growth KiB/1k ev | traced peak KiB/1k ev | traced retained KiB/1k ev |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+
+    def ratio(r: dict[str, Any], name: str, itself: str) -> str:
+        if r["key"] == itself:
+            return "1"
+        if name not in r:
+            return "—"
+        low, high = r[f"{name}_range"]
+        return f"{r[name]:.2f} ({low:.2f}–{high:.2f})" if name == "ratio" else f"{r[name]:.2f}"
+
     for r in results:
+        flight = r["concurrency"] if ROWS_BY_KEY[r["key"]].concurrent else "1 (sequential)"
         if "rate" not in r:
             why = f"skipped: {r['skipped']}" if "skipped" in r else f"ERROR: {r.get('error', 'no result')}"
-            lines.append(f"| {r['key']} ({why}) | {r['concurrency']} | — | — | — | — | — | — | — |")
+            lines.append(f"| {r['key']} ({why}) | {flight} | — | — | — | — | — | — | — | — | — |")
             continue
-        ratio = "—"
-        if r["key"] == BASELINE:
-            ratio = "1"
-        elif "ratio" in r:
-            low, high = r["ratio_range"]
-            ratio = f"{r['ratio']:.2f} ({low:.2f}–{high:.2f})"
         lines.append(
-            f"| {r['key']} | {r['concurrency']} | {r['rate']:,.0f} | {ratio} | {r['cpu_us']:,.0f} "
+            f"| {r['key']} | {flight} | {r['rate']:,.0f} | {ratio(r, 'ratio', BASELINE)} "
+            f"| {ratio(r, 'x_aiohttp', 'aiohttp')} | {ratio(r, 'x_apprise', 'apprise')} | {r['cpu_us']:,.0f} "
             f"| {fmt(r.get('body_bytes'), 'd')} | {fmt(r.get('rss_growth_per_k'), ',.0f')} "
             f"| {fmt(r.get('traced_peak_per_k'), ',.0f')} | {fmt(r.get('traced_retained_per_k'), ',.0f')} |"
         )
@@ -670,9 +686,9 @@ def main_runner(args: argparse.Namespace) -> int:
     if BASELINE not in wanted:
         wanted.insert(0, BASELINE)
     rows = [ROWS_BY_KEY[k] for k in wanted]
-    groups = {c: [r.key for r in rows if r.concurrent or c == 1] for c in concurrencies}
-    if any(not r.concurrent for r in rows) and 1 not in groups:
-        groups[1] = [r.key for r in rows if not r.concurrent or r.key == BASELINE]
+    # Every row runs in every concurrency's worker (a sequential row one by one, as its library works),
+    # so each row can be paired with raw aiohttp and Apprise in the same moments.
+    groups = {c: [r.key for r in rows] for c in concurrencies}
     memory = [(r.key, c) for r in rows if r.memory and not args.no_memory for c in concurrencies]
     started = time.perf_counter()
     info = {**machine(), "versions": versions(), "events": args.events, "block": args.block}
@@ -699,8 +715,9 @@ def main_runner(args: argparse.Namespace) -> int:
             outcome = run_worker(args, url, [*extra, "--events", str(args.events)])
             raw_rows = outcome.get("rows") or {key: outcome for key in keys}
             base = raw_rows.get(BASELINE)
+            references = {k: raw_rows[k] for k in REFERENCES if k in raw_rows}
             for key in keys:
-                summary = summarize(key, raw_rows.get(key, {"error": "no result"}), base)
+                summary = summarize(key, raw_rows.get(key, {"error": "no result"}), base, references)
                 summary.update(key=key, label=ROWS_BY_KEY[key].label, concurrency=concurrency, load1=load)
                 results.append(summary)
                 status = (
