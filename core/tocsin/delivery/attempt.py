@@ -80,6 +80,12 @@ async def _call(hooks: Any, message: Message, target: Target, transport: Transpo
     if not inspect.isawaitable(awaitable):
         return awaitable  # a plugin that finished synchronously
     try:
-        return await asyncio.wait_for(awaitable, timeout)
+        if _timeout is None:  # Python 3.10
+            return await asyncio.wait_for(awaitable, timeout)
+        async with _timeout(timeout):  # no Task per attempt, as wait_for makes on 3.11
+            return await awaitable
     except asyncio.TimeoutError:
         raise RetryableError(f"timed out after {timeout:g}s") from None
+
+
+_timeout = getattr(asyncio, "timeout", None)

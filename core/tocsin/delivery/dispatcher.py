@@ -88,6 +88,7 @@ class Dispatcher:
         self._grace = 0.0
         self._loop = asyncio.new_event_loop()
         self._wake: asyncio.Event | None = None
+        self._wake_pending = False
         self._io = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tocsin-outbox")
         self._thread = threading.Thread(target=self._loop.run_forever, name="tocsin-dispatcher", daemon=True)
         self._thread.start()
@@ -95,12 +96,19 @@ class Dispatcher:
 
     # -- from any thread -------------------------------------------------------------------------
     def wake(self) -> None:
-        """Look for due deliveries now (called after a ``put``)."""
-        if not self._loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                self._loop.call_soon_threadsafe(self._set_wake)
+        """Look for due deliveries now (called after a ``put``).
+
+        Wakes coalesce: while one is on its way to the loop, another adds nothing (the loop has not
+        claimed yet, so it will see this put too), which spares a self-pipe write per submission.
+        """
+        if self._wake_pending or self._loop.is_closed():
+            return
+        self._wake_pending = True
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            self._loop.call_soon_threadsafe(self._set_wake)
 
     def _set_wake(self) -> None:
+        self._wake_pending = False  # before the claim this wake leads to: a later put wakes again
         if self._wake is not None:
             self._wake.set()
 

@@ -206,7 +206,9 @@ class Submission:
     async def _wait(self) -> Report:
         import asyncio  # here, not at the top: importing tocsin does not load asyncio
 
-        if self._futures:
+        if len(self._futures) == 1:
+            await asyncio.wrap_future(next(iter(self._futures.values())))
+        elif self._futures:
             await asyncio.gather(*(asyncio.wrap_future(f) for f in self._futures.values()))
         return self.report()
 
