@@ -28,6 +28,33 @@ __all__ = ["QueueFullError", "Submission", "Tracker"]
 Future = concurrent.futures.Future
 
 
+class _Future(Future[Receipt]):
+    """A ``concurrent.futures.Future`` whose Condition (a lock and five bound methods, ~1.3 KiB) is made
+    when first used: by a waiter, or when the result is set. A delivery that is only pending costs
+    without it; ``wait``, ``as_completed`` and ``asyncio.wrap_future`` work unchanged."""
+
+    def __init__(self) -> None:  # Future.__init__ without the Condition
+        self._cond: threading.Condition | None = None
+        self._state = "PENDING"
+        self._result = None
+        self._exception = None
+        self._waiters: list[Any] = []
+        self._done_callbacks: list[Any] = []
+
+    @property
+    def _condition(self) -> threading.Condition:
+        cond = self._cond
+        if cond is None:
+            with _CONDITION_LOCK:
+                if self._cond is None:
+                    self._cond = threading.Condition()
+                cond = self._cond
+        return cond
+
+
+_CONDITION_LOCK = threading.Lock()
+
+
 class QueueFullError(TocsinError):
     """``max_pending`` deliveries already wait and none finished within ``queue_full_wait`` seconds."""
 
@@ -62,7 +89,7 @@ class Tracker:
         with self._cond:
             future = self._futures.get(key)
             if future is None:
-                future = self._futures[key] = Future()
+                future = self._futures[key] = _Future()
                 self._targets[key] = (target, channel)
             return future
 
