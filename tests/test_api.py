@@ -71,3 +71,18 @@ def test_console_channel_writes_stdout(tocsin_make_notifier, capfd):
     assert report.ok
     out = capfd.readouterr().out
     assert "✅ Backup completed: db" in out and "2.0 KiB" in out
+
+
+def test_every_public_name_imports_and_import_tocsin_stays_light():
+    """`from tocsin import X` works for every name in __all__ (they load on first use), and a bare
+    `import tocsin` (a host that may never notify) does not import the HTTP stack, Jinja or asyncio."""
+    import subprocess
+    import sys
+
+    import tocsin
+
+    assert {name: getattr(tocsin, name) is not None for name in tocsin.__all__} == dict.fromkeys(tocsin.__all__, True)
+    assert tocsin.__version__ and "Notifier" in dir(tocsin)
+    probe = "import sys, tocsin; print(sorted(m for m in ('httpx', 'aiohttp', 'jinja2', 'asyncio') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
