@@ -6,7 +6,9 @@ the same on Discord, Slack, Teams and email: the same fields, in the same order,
 
 from __future__ import annotations
 
+import contextlib
 import math
+import weakref
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -25,6 +27,7 @@ __all__ = [
     "Field",
     "event_fields",
     "event_url",
+    "event_view",
     "format_duration",
     "format_size",
     "template_context",
@@ -233,9 +236,33 @@ def _description(event: Event) -> str | None:
 
 
 def template_context(event: Event, target: Target) -> dict[str, Any]:
-    """What every template sees: the event, its parts, presentation helpers and the target."""
-    severity = event.severity
+    """What every template sees: the event, its parts, presentation helpers and the target.
+
+    The event's part is built once per event (:func:`event_view`) and shared by every part and target
+    it is rendered for; each call returns a fresh dict (callers add to it) with its own ``fields`` list.
+    """
+    view = event_view(event)
     return {
+        **view,
+        "fields": list(view["fields"]),
+        "target": {"name": target.name, "channel": target.channel, "options": safe_options(target.options)},
+    }
+
+
+_last_view: tuple[weakref.ref[Event], dict[str, Any], dict[str, Any]] | None = None
+
+
+def event_view(event: Event) -> dict[str, Any]:
+    """The event's part of :func:`template_context`, remembered for the last event it was asked for: an
+    email's subject, text and HTML parts and every target of one event share it instead of each building
+    the fields again. An event is frozen but its ``data`` dict is not, so the view is reused only while
+    ``data`` holds what it held (a shallow comparison: the values the view shows are scalars)."""
+    global _last_view
+    last = _last_view
+    if last is not None and last[0]() is event and last[1] == event.data:
+        return last[2]
+    severity = event.severity
+    view = {
         "event": event,
         "type": event.type,
         "data": event.data,
@@ -253,5 +280,7 @@ def template_context(event: Event, target: Target) -> dict[str, Any]:
         "timestamp": event.occurred_at.isoformat().replace("+00:00", "Z"),
         "occurred_at": event.occurred_at,
         "description": _description(event),
-        "target": {"name": target.name, "channel": target.channel, "options": safe_options(target.options)},
     }
+    with contextlib.suppress(TypeError):  # an Event subclass without weak references: not remembered
+        _last_view = (weakref.ref(event), dict(event.data), view)
+    return view

@@ -51,7 +51,17 @@ def utf16_len(text: str) -> int:
     """Length in UTF-16 code units (what JavaScript's ``length`` says)."""
     if text.isascii():
         return len(text)
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+    # The codec counts in C (a lone surrogate is one unit, as for JavaScript); a Python loop over
+    # each character cost ~100 µs per Discord message.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _fits(text: str, limit: int, utf16: bool) -> bool:
+    """Whether ``text`` is at most ``limit`` units long, without measuring all of a long text: each code
+    point is one or two UTF-16 units, so more code points than ``limit`` never fit."""
+    if len(text) > limit:
+        return False
+    return not utf16 or len(text) * 2 <= limit or utf16_len(text) <= limit
 
 
 def utf16_head(text: str, units: int) -> str:
@@ -80,9 +90,9 @@ def truncate(text: Any, limit: int, marker: str = TRUNCATION_MARK, *, utf16: boo
     rejected request.
     """
     text = "" if text is None else str(text)
-    measure = utf16_len if utf16 else len
-    if measure(text) <= limit:
+    if _fits(text, limit, utf16):
         return text
+    measure = utf16_len if utf16 else len
     if limit <= measure(marker):
         return marker[:limit]
     room = limit - measure(marker)
@@ -97,9 +107,9 @@ def truncate_middle(
     Right for errors and tracebacks, whose first lines say where and whose last line says what.
     """
     text = "" if text is None else str(text)
-    measure = utf16_len if utf16 else len
-    if measure(text) <= limit:
+    if _fits(text, limit, utf16):
         return text
+    measure = utf16_len if utf16 else len
     room = max(0, limit - measure(marker))
     if room == 0:
         return marker[:limit]

@@ -95,6 +95,10 @@ def code_block(text: Any, limit: int = 1024) -> str:
     shown as it is instead of ending the block; an over-long text loses its middle (marked ``…``).
     """
     body = "" if text is None else str(text)
+    if len(body) > 4 * limit:
+        # Only the first and last `limit` units can show: work on 2*limit code points from each end (at
+        # least `limit` units each once CRLFs fold), not on a megabyte. The result is the same.
+        body = body[: 2 * limit] + body[-2 * limit :]
     body = _BACKTICK_RUN.sub("`" + ZWSP, body.replace("\r\n", "\n").replace("\r", "\n")).strip("\n")
     budget = max(0, limit - 2 * len(FENCE) - 2)
     return _fence(FENCE, _cut_middle(body, budget))

@@ -20,22 +20,11 @@ _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 ADDR_SPEC = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*")
 
-# C0 and C1 controls, DEL, bidi embeddings/overrides/isolates, BOM: never in a header.
-_HEADER_UNSAFE = dict.fromkeys(
-    [
-        *range(0x00, 0x20),
-        0x7F,
-        *range(0x80, 0xA0),
-        0x200E,
-        0x200F,
-        *range(0x202A, 0x202F),
-        *range(0x2066, 0x206A),
-        0xFEFF,
-    ],
-    " ",
-)
+# C0 and C1 controls, DEL, bidi embeddings/overrides/isolates, BOM: never in a header. (A regex class, not
+# str.translate with a dict: that looks each character up in Python and cost ~150 µs per email body.)
+_HEADER_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 # In a body: every C0 control but tab and newline, and DEL (NUL, ESC and BEL have no business in mail).
-_BODY_UNSAFE = dict.fromkeys([c for c in range(0x20) if c not in (0x09, 0x0A)] + [0x7F], None)
+_BODY_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def _valid_unicode(text: str) -> str:
@@ -45,13 +34,13 @@ def _valid_unicode(text: str) -> str:
 
 def header_text(value: object) -> str:
     """``value`` as one safe header line: controls and bidi overrides dropped, whitespace collapsed."""
-    return " ".join(_valid_unicode(str(value)).translate(_HEADER_UNSAFE).split())
+    return " ".join(_HEADER_UNSAFE.sub(" ", _valid_unicode(str(value))).split())
 
 
 def body_text(value: object) -> str:
     """``value`` as a mail body: ``\\n`` line ends, no control characters but tab and newline."""
     text = str(value).replace("\r\n", "\n").replace("\r", "\n")
-    return _valid_unicode(text.translate(_BODY_UNSAFE))
+    return _valid_unicode(_BODY_UNSAFE.sub("", text))
 
 
 @attrs.frozen

@@ -19,6 +19,7 @@ UCS-2, at 67 instead of 153 characters a segment), ``…`` for a UCS-2 one.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import attrs
@@ -51,9 +52,13 @@ class SmsText:
     segments: int
 
 
+# One regex class of every GSM-7 character: the scan runs in C (a Python loop cost ~70 ms for 1 MB).
+_NOT_GSM7 = re.compile("[^" + "".join(re.escape(c) for c in sorted(GSM7_BASIC | GSM7_EXTENSION)) + "]")
+
+
 def gsm7(text: str) -> bool:
     """Whether ``text`` can be sent in GSM-7 (every character in the basic set or its extension)."""
-    return all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text)
+    return _NOT_GSM7.search(text) is None
 
 
 def _cost(char: str, encoding: str) -> int:
@@ -130,8 +135,11 @@ def shorten(value: object, limit: int) -> str:
     """``value`` as text of at most ``limit`` characters, cut with the marker of its encoding (the
     templates' ``sms_truncate`` filter: a ``…`` would make a GSM-7 text UCS-2)."""
     text = "" if value is None else str(value)
-    marker = MARKERS["GSM-7" if gsm7(text) else "UCS-2"]
-    return text if len(text) <= limit else text[: max(0, limit - len(marker))].rstrip() + marker
+    if len(text) <= limit:
+        return text
+    head = text[: max(0, limit - len(MARKERS["UCS-2"]))]  # the marker's width is decided by what is sent
+    marker = MARKERS["GSM-7" if gsm7(head) else "UCS-2"]
+    return text[: max(0, limit - len(marker))].rstrip() + marker
 
 
 def sms_text(rendered: str, max_segments: int | None = None) -> SmsText:
