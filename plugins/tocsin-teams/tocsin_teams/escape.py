@@ -43,7 +43,10 @@ def clean_text(value: Any) -> str:
     """
     if value is None or isinstance(value, jinja2.Undefined):
         return ""
-    text = str(value).replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    text = str(value)
+    if text.isprintable():  # no CR, LF, tab, control, bidi override or surrogate: nothing to clean
+        return text
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
     text = _ANSI.sub("", text)
     text = _UNWANTED.sub("", text)
     return _SURROGATE.sub("\ufffd", text)
