@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import click
 
-from .. import __version__
 from .common import CONFIG_HELP, EXIT_FAILED, EXIT_OK, EXIT_USAGE, VERBOSE_HELP, global_options, safe_output
 from .outbox import outbox
 from .route import route
@@ -54,7 +53,7 @@ class PluginCommands(click.Group):
 
 
 @click.group(cls=PluginCommands, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="tocsin")
+@click.version_option(package_name="tocsin", prog_name="tocsin")  # the version is read only for --version
 @click.option("--config", "-c", "config", metavar="PATH", help=CONFIG_HELP)
 @click.option("--verbose", "-v", count=True, help=VERBOSE_HELP)
 @click.pass_context
