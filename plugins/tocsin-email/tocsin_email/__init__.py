@@ -33,7 +33,6 @@ from tocsin import (
 from . import urls
 from .compose import SUBJECT_LIMIT, compose, to_mime
 from .options import EmailOptions, server_of
-from .smtp import SmtpConnection
 
 __all__ = ["EmailOptions", "deliver", "format_message", "options_for_tests", "tocsin_channels"]
 
@@ -91,6 +90,8 @@ def deliver(message: Message, target: Target, transport: Transport) -> Awaitable
 
 async def _deliver(message: Message, target: Target, transport: Transport) -> Delivered | None:
     sender, recipients, data = to_mime(message)
+    from .smtp import SmtpConnection  # aiosmtplib loads when mail is first sent, not with every plugin
+
     server = server_of(target.options)
     connection: Any = transport.shared(server.key(), lambda: SmtpConnection(server))
     timeout = target.timeout if target.timeout is not None else transport.timeout
