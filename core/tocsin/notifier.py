@@ -312,8 +312,10 @@ class Notifier(Stages, SampleSends):
         Returns True when nothing is left in flight or due soon (what failed again is rescheduled).
         """
         dispatcher = self._engine()
-        self.store.make_due(self.clock())
+        # Limits lifted before the rows are made due: a claim that runs in between (the dispatcher starts
+        # claiming at once) would otherwise hold them again under the rate limit, due an hour later.
         dispatcher.lift_rate_limits()
+        self.store.make_due(self.clock())
         return dispatcher.until_idle(timeout)
 
     def close(self, timeout: float | None = None) -> None:
