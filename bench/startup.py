@@ -17,6 +17,7 @@ Nothing here is a test; nothing is asserted. Rows whose program is not installed
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -36,16 +37,16 @@ IMPORTS = {
 TIMED = "import time; t = time.perf_counter(); {stmt}; print(time.perf_counter() - t)"
 
 
-def timed_import(stmt: str) -> float:
+def timed_import(stmt: str, env: dict[str, str] | None = None) -> float:
     done = subprocess.run(
-        [sys.executable, "-c", TIMED.format(stmt=stmt)], capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", TIMED.format(stmt=stmt)], capture_output=True, text=True, timeout=60, check=True, env=env
     )
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def timed_process(cmd: list[str]) -> float:
+def timed_process(cmd: list[str], env: dict[str, str] | None = None) -> float:
     started = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"{cmd[0]} exited {done.returncode}: {done.stderr.strip()[-300:]}")
@@ -55,7 +56,14 @@ def timed_process(cmd: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument(
+        "--before", type=Path, help="another checkout (e.g. main's) whose tocsin rows run beside these, as 'before'"
+    )
     args = parser.parse_args()
+    before_env = None
+    if args.before:
+        paths = [args.before / "core", *sorted(str(p) for p in (args.before / "plugins").glob("*/"))]
+        before_env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, paths))}
     bindir = Path(sys.executable).parent
     tocsin_cli = shutil.which("tocsin", path=str(bindir)) or shutil.which("tocsin")
     apprise_cli = shutil.which("apprise", path=str(bindir)) or shutil.which("apprise")
@@ -67,6 +75,12 @@ def main() -> None:
         if tocsin_cli:
             cmd = [tocsin_cli, "send", "job_failed", "-d", "run_name=nightly", "--to", f"json://{hook}"]
             rows["tocsin send (CLI, one webhook)"] = lambda: timed_process(cmd)
+        if before_env is not None:
+            rows["before: import tocsin"] = lambda: timed_import("import tocsin", before_env)
+            stmt = IMPORTS["from tocsin import Event, Notifier"]
+            rows["before: from tocsin import Event, Notifier"] = lambda: timed_import(stmt, before_env)
+            if tocsin_cli:
+                rows["before: tocsin send (CLI, one webhook)"] = lambda: timed_process(cmd, before_env)
         if apprise_cli:
             acmd = [apprise_cli, "-t", "Job failed: nightly", "-b", "run_name=nightly", f"json://{hook}"]
             rows["apprise (CLI, one webhook)"] = lambda: timed_process(acmd)
@@ -83,6 +97,7 @@ def main() -> None:
         "from tocsin import Event, Notifier": "import apprise",
         "tocsin send (CLI, one webhook)": "apprise (CLI, one webhook)",
     }
+    pairs.update({f"before: {k}": v for k, v in pairs.items()})
     print("| row | median ms | × Apprise (median of per-round ratios, IQR) |")
     print("|---|---:|---:|")
     for name in names:
