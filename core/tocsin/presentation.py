@@ -259,7 +259,7 @@ def event_view(event: Event) -> dict[str, Any]:
     ``data`` holds what it held (a shallow comparison: the values the view shows are scalars)."""
     global _last_view
     last = _last_view
-    if last is not None and last[0]() is event and last[1] == event.data:
+    if last is not None and last[0]() is event and _same(last[1], event.data):
         return last[2]
     severity = event.severity
     view = {
@@ -284,3 +284,10 @@ def event_view(event: Event) -> dict[str, Any]:
     with contextlib.suppress(TypeError):  # an Event subclass without weak references: not remembered
         _last_view = (weakref.ref(event), dict(event.data), view)
     return view
+
+
+def _same(before: dict[str, Any], data: Mapping[str, Any]) -> bool:
+    try:
+        return bool(before == data)
+    except Exception:  # a value whose == raises or is ambiguous (an array): build the view again
+        return False
