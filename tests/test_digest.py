@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tocsin import DIGEST_TYPE, Event, Severity, digest_event, sample_digest, sample_event
-from tocsin.digest import digest_view
+from tocsin.digest import digest_fit, digest_view
 from tocsin.testing import HOSTILE_STRINGS, hostile_event
 
 UNTIL = datetime(2026, 12, 3, 21, 0, tzinfo=timezone.utc)
@@ -196,3 +196,11 @@ def test_a_deployment_default_template_shows_a_digest_through_fields_and_descrip
         "✅ Job completed: nightly-etl #2 — https://example.org/runs/run-0002",
         "❌ Backup failed: nightly-etl #3 — https://example.org/runs/run-0003",
     ]
+
+
+def test_digest_fit_keeps_the_first_events_that_fit_and_at_least_one():
+    items = [{"title": "t" * 60, "summary": "", "url": None}] * 10  # 100 characters each, with the layout's 40
+    assert len(digest_fit(items, 15, 350)) == 3
+    assert len(digest_fit(items, 2, 10_000)) == 2
+    assert len(digest_fit([{"title": "x" * 5000}], 15, 100)) == 1  # one is always listed
+    assert digest_fit([], 15, 100) == []

@@ -4,9 +4,10 @@ Channels are found through the registry (a channel installed later is in the sui
 servers on 127.0.0.1 by their own ``Channel.test_options``. The digest (``tocsin.digest_event``) holds 500
 events: a note with a ``javascript:`` link and a hostile title (mentions, ``<!channel>``, ``<users/all>``,
 markup, a Markdown link, an ANSI escape, CR/LF and 10,000 more characters), a failure and a success with
-links, then 497 failures with 10 KB titles. What the receiver got must: say how many and why (the title), list
-the first events in order, each with its link, and say how many more there were, so that the listed and the
-"N more" add up to 500; carry no ``javascript:`` link, no control character and none of the markup the
+links, then 497 failures with 10 KB titles; a second corpus gives every event a 600-character link (a signed
+URL). What the receiver got must: say how many and why (the title), list the first events in order, each
+with its whole link (so a limit never cut into a listed event), and say how many more there were, so that
+the listed and the "N more" add up to 500; carry no ``javascript:`` link, no control character and none of the markup the
 channel's platform would act on; and keep within every limit the channel declares (``Channel.limits``).
 Each channel ships ``<folder>/digest.<part>.j2`` for it.
 """
@@ -61,26 +62,28 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def digest_of_500() -> Event:
+def digest_of_500(corpus: str) -> Event:
+    """``hostile``: hostile titles of 10 KB; ``long_links``: links of 600 characters (signed URLs)."""
     events = [
         Event("job_started", title=HOSTILE_TITLE + "N" * 10_000, data={"url": "javascript:alert(1)"}),
         Event(
             "job_failed",
             title=HOSTILE_TITLE + "F" * 10_000,
-            data={
-                "run_url": "https://ci.example/runs/1?a=1&b=2",
-                "error": "Traceback\nValueError: <!channel> @everyone",
-            },
+            data={"run_url": link(1, corpus), "error": "Traceback\nValueError: <!channel> @everyone"},
         ),
-        Event("job_completed", title="Nightly export completed", data={"run_url": "https://ci.example/runs/2"}),
+        Event("job_completed", title="Nightly export completed", data={"run_url": link(2, corpus)}),
     ]
+    title = "T" * (10_000 if corpus == "hostile" else 200)
     events += [
-        Event("job_failed", title=f"Run {i} " + "T" * 10_000, data={"run_url": f"https://ci.example/runs/{i}"})
-        for i in range(3, TOTAL)
+        Event("job_failed", title=f"Run {i} {title}", data={"run_url": link(i, corpus)}) for i in range(3, TOTAL)
     ]
     return digest_event(
         events, reason="group", since=UNTIL - timedelta(minutes=5), until=UNTIL, group={"type": "job_*"}
     )
+
+
+def link(index: int, corpus: str) -> str:
+    return f"https://ci.example/runs/{index}" + ("?sig=" + "s" * 600 if corpus == "long_links" else "?a=1&b=2")
 
 
 # -- what the receiver got ----------------------------------------------------------------------------
@@ -142,14 +145,15 @@ def test_every_channel_ships_digest_templates() -> None:
     assert not missing, f"channels without a <folder>/digest.<part>.j2 template: {missing}"
 
 
+@pytest.mark.parametrize("corpus", ["hostile", "long_links"])
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
-def test_a_digest_of_500_hostile_events_through_every_channel(
-    case: ChannelCase, servers: Servers, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+def test_a_digest_of_500_events_through_every_channel(
+    case: ChannelCase, corpus: str, servers: Servers, tmp_path: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = {"name": "under-test", "channel": case.channel, **case.options(servers.local)}
     settings = {"timeout": 10.0, "max_retries": 0, "attachment_dir": str(tmp_path / "attachments")}
     config = write_config(tmp_path / "tocsin.toml", {"notifications": settings, "targets": [target]})
-    digest = digest_of_500()
+    digest = digest_of_500(corpus)
     capsys.readouterr()
     with Notifier.from_file(config) as notifier:
         message = notifier.render("under-test", digest)
@@ -162,6 +166,10 @@ def test_a_digest_of_500_hostile_events_through_every_channel(
     assert "500 notifications in the last 5 minutes" in " ".join(text.split()), text[:500]
     listed = sorted({int(n) for n in re.findall(r"https://ci\.example/runs/(\d+)", text)})
     assert listed and listed == list(range(1, listed[-1] + 1)), f"the listed links are not the first events: {listed}"
+    for index in listed:  # whole: no limit cut into a listed event's link
+        assert link(index, corpus).replace("&", "&amp;") in got.text or link(index, corpus) in text, (
+            f"link {index} was cut"
+        )
     mores = {int(n.replace(",", "")) for n in re.findall(r"(\d[\d,]*) more\b", text)}
     if isinstance(got.document, dict) and isinstance(got.document.get("digest"), dict):  # a JSON document
         mores.add(got.document["digest"]["omitted"])

@@ -38,7 +38,15 @@ from .events import Event, Severity
 from .presentation import STATUS_MARKS, Field, event_url, format_time
 from .text import safe_url, truncate
 
-__all__ = ["DIGEST_REASONS", "DIGEST_TYPE", "digest_description", "digest_event", "digest_fields", "digest_view"]
+__all__ = [
+    "DIGEST_REASONS",
+    "DIGEST_TYPE",
+    "digest_description",
+    "digest_event",
+    "digest_fields",
+    "digest_fit",
+    "digest_view",
+]
 
 #: The event type of every digest.
 DIGEST_TYPE = "digest"
@@ -264,6 +272,24 @@ def digest_view(event: Event) -> dict[str, Any]:
         "types": dict(data.get("types") or {}),
         "events": items,
     }
+
+
+def digest_fit(items: Sequence[Mapping[str, Any]], most: int, budget: int) -> list[Mapping[str, Any]]:
+    """The first of ``items`` (at most ``most``) whose title, summary and link fit in ``budget`` characters
+    together, counting 40 more for each item's layout; at least one (the ``digest_fit`` template filter).
+
+    A template lists these and says how many more there were, so a platform's size limit never has to cut
+    into a listed event (its link would break) or into the "N more" line.
+    """
+    chosen: list[Mapping[str, Any]] = []
+    used = 0
+    for item in list(items)[: max(1, most)]:
+        size = 40 + sum(len(str(item.get(key) or "")) for key in ("title", "summary", "url"))
+        if chosen and used + size > budget:
+            break
+        chosen.append(item)
+        used += size
+    return chosen
 
 
 def digest_description(event: Event) -> str:

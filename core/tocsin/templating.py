@@ -17,7 +17,8 @@ Three output kinds, each with its own escaping, all sharing the loaders and comp
 * ``text`` (``txt``, ``subject``, ``md`` and any other part) — as written; ``subject`` is one line.
 
 A ``digest`` event (:func:`tocsin.digest_event`) also gets ``digest`` in its context
-(:func:`tocsin.digest.digest_view`: count, omitted, reason, group, since, until and the listed events).
+(:func:`tocsin.digest.digest_view`: count, omitted, reason, group, since, until and the listed events);
+``digest.events | digest_fit(15, 9000)`` keeps the first events that fit a channel's room.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import attrs
 import jinja2
 from markupsafe import Markup
 
-from .digest import DIGEST_TYPE, digest_view
+from .digest import DIGEST_TYPE, digest_fit, digest_view
 from .errors import TemplateError
 from .presentation import format_duration, format_size, format_time, template_context
 from .secrets import Secret
@@ -194,6 +195,7 @@ class Templates:
             datetime=format_time,
             truncate_text=truncate,
             oneline=lambda s: " ".join(str(s).split()),
+            digest_fit=digest_fit,
         )
         env.filters.update(self.registry.template_filters())
         return env
