@@ -304,3 +304,33 @@ def test_durations_share_one_syntax():
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration("soon")
     assert timedelta(seconds=parse_duration("1w")).days == 7
+
+
+def test_a_digest_that_cannot_be_made_fails_its_events_loudly_and_retry_sends_them(
+    delivery, tocsin_http_sink, tocsin_make_notifier, tmp_path
+):
+    broken = tmp_path / "broken-templates"
+    (broken / "webhook").mkdir(parents=True)
+    (broken / "webhook" / "digest.json.j2").write_text("{{ 1 / 0 }}", encoding="utf-8")
+    clock = FakeClock()
+    notifier = tocsin_make_notifier(
+        [hook(tocsin_http_sink, rate_limit="1/1m")],
+        notifications={"template_dirs": [str(broken)]},
+        delivery=delivery,
+        clock=clock,
+    )
+    for i in range(3):
+        notifier.notify(Event("job_failed", data={"run_id": str(i)}))
+    clock.advance(61)
+    assert notifier.flush(10)
+    dead = notifier.store.rows(state="dead")
+    assert len(dead) == 2  # not held forever, not dropped: dead, with the reason
+    assert all(
+        r.last_error.startswith("cannot make the digest of 2 held deliveries: template 'digest.json.j2'")
+        and "line 1: ZeroDivisionError" in r.last_error
+        for r in dead
+    )
+    assert notifier.store.retry(all_dead=True) == 2
+    clock.advance(61)
+    assert notifier.drain(10)  # sent as themselves (no digest to make)
+    assert sorted(b["data"]["run_id"] for b in posted(tocsin_http_sink)) == ["0", "1", "2"]

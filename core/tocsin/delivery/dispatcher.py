@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from ..errors import TocsinError
 from ..messages import Outcome, Receipt
 from ..secrets import redact_for
 from ..transport import Transport
@@ -299,8 +300,13 @@ class Dispatcher:
         if len(bundle) > 1:
             try:
                 digest = self._noise.digest(target, bundle, now)
-            except Exception:  # the rows stay held (their lease runs out, then this is tried again)
-                log.exception("target %s: cannot make the digest of %d held deliveries", target.name, len(bundle))
+            except Exception as exc:  # a broken digest template: the rows fail loudly, never silently
+                reason = str(exc) if isinstance(exc, TocsinError) else f"{type(exc).__name__}: {exc}"
+                error = redact_for(target, f"cannot make the digest of {len(bundle)} held deliveries: {reason}") or ""
+                log.error("target %s: %s", target.name, error)
+                await self._call(self.store.fail_hold, bundle, self.owner, error, now)
+                for row in bundle:
+                    self._outcome(row, Receipt(row.target, row.channel, Outcome.FAILED, error=error), True)
                 return None
         row = await self._call(self.store.release_hold, bundle, self.owner, digest, now)
         if row is not None and digest is not None:

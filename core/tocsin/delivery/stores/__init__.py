@@ -216,6 +216,11 @@ class Outbox(abc.ABC):
         row to attempt, or None when the bundle changed meanwhile (another process took it)."""
 
     @abc.abstractmethod
+    def fail_hold(self, rows: Sequence[Delivery], owner: str, error: str, now: float) -> int:
+        """A leased bundle whose digest cannot be made: its rows become ``dead`` with ``error`` (never
+        silent: ``tocsin outbox retry`` makes them pending again). Returns how many."""
+
+    @abc.abstractmethod
     def finish(
         self,
         delivery: Delivery,

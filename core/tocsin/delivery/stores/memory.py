@@ -193,6 +193,16 @@ class MemoryOutbox(Outbox):
             self._pending[digest.key] = digest
             return digest
 
+    def fail_hold(self, rows: Sequence[Delivery], owner: str, error: str, now: float) -> int:
+        with self._lock:
+            failed = [m for r in rows if (m := self._held.get(r.key)) is not None and m.lease_owner == owner]
+            for row in failed:
+                del self._held[row.key]
+                row.state, row.last_error, row.updated_at = DEAD, error, now
+                row.lease_owner = row.lease_until = None
+                self._remember(row)
+            return len(failed)
+
     def _remember(self, row: Delivery) -> None:
         self._done[row.key] = row
         while len(self._done) > self._keep:

@@ -216,3 +216,13 @@ class NoiseSql:
             )
             digest.id = cursor.lastrowid
             return digest
+
+    def fail_hold(self, rows: Sequence[Delivery], owner: str, error: str, now: float) -> int:
+        ids = [row.id for row in rows]
+        marks = ",".join("?" * len(ids)) or "NULL"
+        with self._tx() as db:
+            return db.execute(
+                f"UPDATE deliveries SET state = 'dead', last_error = ?, updated_at = ?, lease_owner = NULL, "
+                f"lease_until = NULL WHERE id IN ({marks}) AND state = 'held' AND lease_owner = ?",
+                (error, now, *ids, owner),
+            ).rowcount
