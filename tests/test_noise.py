@@ -123,7 +123,7 @@ def test_dedup_key_template_and_a_durable_store_across_notifiers(tocsin_http_sin
 def test_group_by_makes_one_digest_per_group_then_waits_group_interval(
     delivery, tocsin_http_sink, tocsin_make_notifier
 ):
-    clock = FakeClock()
+    clock = FakeClock(datetime(2026, 12, 3, 11, 59, 59, 700000, tzinfo=timezone.utc))  # a minute turns meanwhile
     keys = {"group_by": ["type", "data.queue"], "group_wait": "30s", "group_interval": "5m"}
     notifier = tocsin_make_notifier([hook(tocsin_http_sink, **keys)], delivery=delivery, clock=clock)
     batch = [("job_failed", "gpu")] * 3 + [("job_failed", "cpu")] * 2 + [("job_completed", "gpu")]
@@ -142,8 +142,8 @@ def test_group_by_makes_one_digest_per_group_then_waits_group_interval(
     assert [b["type"] for b in bodies if b["type"] != "digest"] == ["job_completed"]  # alone: sent as itself
 
     late = notifier.notify(Event("job_failed", data={"queue": "gpu", "run_id": "9"}))
-    due = datetime.fromtimestamp(clock() - 1 + 300, timezone.utc)  # the group's last digest + group_interval
-    assert late["hook"].outcome is Outcome.HELD and due.strftime("%H:%M") in late["hook"].reason
+    due = datetime.fromtimestamp(clock() + 300, timezone.utc)  # the group's last digest (now) + group_interval
+    assert late["hook"].outcome is Outcome.HELD and due.strftime("%H:%M:%S") in late["hook"].reason
     clock.advance(300)
     assert notifier.flush(10)
     assert posted(tocsin_http_sink)[-1]["data"]["run_id"] == "9"
