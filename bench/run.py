@@ -59,6 +59,7 @@ class Row:
     concurrent: bool  # False: sequential by nature, run at concurrency 1 only
     memory: bool = False  # also measured alone for memory (the brief's comparison: tocsin vs baseline)
     networked: bool = True
+    fanout: int = 1  # deliveries per call: each event goes to this many targets (block sizes count deliveries)
 
 
 ROWS = [
@@ -72,6 +73,8 @@ ROWS = [
     Row("tocsin-aiohttp", "tocsin as above, http_backend = \"aiohttp\" (aiohttp called directly)", True),
     Row("aiohttp", "raw aiohttp.ClientSession (reference)", True),
     Row("tocsin-nonet", "tocsin, deliver returns at once: the core's own cost, no network", True, networked=False),
+    Row("tocsin-4", "tocsin (httpx backend), each event to 4 targets (issue 12's set-up)", True, fanout=4),
+    Row("tocsin-aiohttp-4", "tocsin-aiohttp, each event to 4 targets (issue 12's set-up)", True, fanout=4),
 ]
 ROWS_BY_KEY = {row.key: row for row in ROWS}
 
@@ -182,14 +185,16 @@ async def setup_apprise(url: str) -> AsyncIterator[Callable[[int], Any]]:
     yield one
 
 
-def tocsin_make_notifier(target: dict[str, Any], *, local_plugin: bool = True, backend: str = "httpx") -> Any:
+def tocsin_make_notifier(
+    target: dict[str, Any] | list[dict[str, Any]], *, local_plugin: bool = True, backend: str = "httpx"
+) -> Any:
     """A notifier with one target, max_concurrent_deliveries 16; our local plugin or the installed ones."""
     from tocsin import Config, DeliverySettings, Notifier, PluginRegistry, Settings
 
     config = Config(
         settings=Settings(max_concurrent_deliveries=16, max_retries=0, http_backend=backend),
         delivery=DeliverySettings(max_in_flight=16),  # one target: its lane as wide as the cap, as before
-        targets=(target,),
+        targets=tuple(target) if isinstance(target, list) else (target,),
     )
     if local_plugin:
         from local_plugin import BenchPlugin  # bench/ is on sys.path: it is this script's folder
@@ -200,7 +205,7 @@ def tocsin_make_notifier(target: dict[str, Any], *, local_plugin: bool = True, b
 
 @contextlib.asynccontextmanager
 async def tocsin_row(
-    target: dict[str, Any], *, local_plugin: bool = True, swap: bool = False
+    target: dict[str, Any] | list[dict[str, Any]], *, local_plugin: bool = True, swap: bool = False
 ) -> AsyncIterator[Callable[[int], Any]]:
     from tocsin import Event
 
@@ -260,6 +265,18 @@ def setup_tocsin_webhook(url: str) -> Any:
     return tocsin_row({"name": "sink", "channel": "webhook", "url": url}, local_plugin=False)
 
 
+def four_targets(url: str) -> list[dict[str, Any]]:
+    return [{"name": f"sink{n}", "channel": "benchhttp", "url": url} for n in range(1, 5)]
+
+
+def setup_tocsin_4(url: str) -> Any:
+    return tocsin_row(four_targets(url))
+
+
+def setup_tocsin_aiohttp_4(url: str) -> Any:
+    return tocsin_row(four_targets(url), swap=True)
+
+
 SETUPS: dict[str, Callable[[str], Any]] = {
     "httpx": setup_httpx,
     "httpx-sync": setup_httpx_sync,
@@ -271,6 +288,8 @@ SETUPS: dict[str, Callable[[str], Any]] = {
     "tocsin-aiohttp": setup_tocsin_aiohttp,
     "aiohttp": setup_aiohttp,
     "tocsin-nonet": setup_tocsin_nonet,
+    "tocsin-4": setup_tocsin_4,
+    "tocsin-aiohttp-4": setup_tocsin_aiohttp_4,
 }
 
 
@@ -388,7 +407,9 @@ async def speed_worker(args: argparse.Namespace) -> dict[str, Any]:
                     before = sink_stats(args.url) if networked else None
                     gc.collect()
                     cpu0, started = cpu_seconds(), time.perf_counter()
-                    tally.failed += await drive(ones[key], tally.events, n, args.concurrency)
+                    fan = ROWS_BY_KEY[key].fanout  # n deliveries: n / fan events, concurrency / fan callers
+                    calls, callers = max(1, n // fan), max(1, args.concurrency // fan)
+                    tally.failed += await drive(ones[key], tally.events // fan, calls, callers)
                     elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu0
                     if before is not None:
                         after = sink_stats(args.url)
