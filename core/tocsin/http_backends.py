@@ -50,13 +50,11 @@ class HttpxBackend:
         self._cas_loaded = False
 
     def _open(self) -> Any:
-        import ssl
-
         import httpx
 
         # The context httpx would build (create_ssl_context), minus loading the CAs: _trust() does that
         # before the first request that can use TLS, so plain-http deliveries never pay for it.
-        self._ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        self._ssl = _client_context()
         limits = httpx.Limits(max_connections=self.max_connections, max_keepalive_connections=self.max_connections)
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(self.timeout),
@@ -65,7 +63,7 @@ class HttpxBackend:
             follow_redirects=False,
             verify=self._ssl,
         )
-        if self._client._mounts:  # a proxy from the environment (HTTP_PROXY, …) may speak TLS itself
+        if getattr(self._client, "_mounts", True):  # an environment proxy (HTTP_PROXY, …) may speak TLS itself
             self._trust()
         return self._client
 
@@ -237,6 +235,21 @@ class AiohttpBackend:
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+def _client_context() -> Any:
+    """What ``ssl.create_default_context()`` returns, without loading any CA (the caller loads them): the
+    same protocol, hostname check, verify flags (3.13+) and ``SSLKEYLOGFILE``."""
+    import ssl
+    import sys
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname by default
+    if sys.version_info >= (3, 13):
+        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN | ssl.VERIFY_X509_STRICT
+    keylog = os.environ.get("SSLKEYLOGFILE")
+    if keylog and hasattr(context, "keylog_filename") and not sys.flags.ignore_environment:
+        context.keylog_filename = keylog
+    return context
 
 
 def _decode(raw: bytes, charset: str | None) -> str:
