@@ -169,3 +169,31 @@ def test_async_api_on_the_callers_loop(testchan, tocsin_http_sink, tocsin_make_n
     reports = asyncio.run(main())
     assert all(r.ok for r in reports)
     assert sorted(r.json()["fields"][0]["value"] for r in tocsin_http_sink.requests) == ["0", "1", "2", "3", "4"]
+
+
+@pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
+def test_uploads_reach_the_server_alike_over_both_http_stacks(backend, tocsin_http_sink):
+    """post_multipart, put_bytes and post_json send the same parts, bodies and content types whichever
+    stack [notifications] http_backend names (plugins see only the Transport)."""
+    if backend == "aiohttp":
+        pytest.importorskip("aiohttp")
+    from tocsin import Transport
+
+    async def send() -> None:
+        transport = Transport(timeout=5, backend=backend)
+        try:
+            files = [("files[0]", "run log é.txt", b"line one\n", "text/plain")]
+            await transport.post_multipart(tocsin_http_sink.url + "/m", {"payload_json": '{"a": "é"}'}, files)
+            await transport.put_bytes(tocsin_http_sink.url + "/p", b"\x00\x01raw", content_type="application/x-raw")
+            await transport.post_json(tocsin_http_sink.url + "/j", {"x": "é"})
+        finally:
+            await transport.aclose()
+
+    asyncio.run(send())
+    multipart, raw, document = tocsin_http_sink.requests
+    assert multipart.part("payload_json").text == '{"a": "é"}'
+    upload = multipart.part("files[0]")
+    assert (upload.filename, upload.content_type, upload.data) == ("run log é.txt", "text/plain", b"line one\n")
+    assert (raw.method, raw.body, raw.header("content-type")) == ("PUT", b"\x00\x01raw", "application/x-raw")
+    assert document.json() == {"x": "é"} and document.header("content-type") == "application/json"
+    assert {r.header("user-agent") for r in tocsin_http_sink.requests} == {"tocsin"}
