@@ -55,7 +55,15 @@ def code(value: Any, limit: int = 4000) -> str:
     :func:`tocsin.markdown_code` breaks backtick runs and cuts the middle of a long text; Slack tokens
     (``<!channel>``) and mentions, which the server reads even inside code, are defused first.
     """
-    return markdown_code(_defuse(_lines(value)), limit)
+    text = "" if value is None else str(value)
+    window = 2 * limit + 64
+    if len(text) > 2 * window:
+        # Only the first third and the last two thirds of `limit` can show, and every step here is local
+        # (one character of context), so both ends of a megabyte give what all of it gives: work on them.
+        head, tail = _defuse(_lines(text[:window])), _defuse(_lines(text[-window:]))
+        if min(len(head), len(tail)) > limit + 16:  # not eaten by control characters: the same output
+            return markdown_code(head + tail, limit)
+    return markdown_code(_defuse(_lines(text)), limit)
 
 
 #: The filters the mattermost templates use, by name.
