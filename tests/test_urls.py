@@ -277,6 +277,12 @@ def test_a_url_as_a_targets_url_key_and_errors_that_keep_it_secret(tmp_path, toc
     ],
 )
 def test_bad_urls_say_what_is_wrong_without_the_url(url, expected):
+    scheme = url.split("://")[0]
+    pytest.importorskip(
+        {"tgram": "tocsin_telegram", "twilio": "tocsin_twilio", "gchat": "tocsin_googlechat"}.get(
+            scheme, "tocsin_gotify"
+        )
+    )  # the core's own sdist runs this suite without any channel plugin
     with pytest.raises(ValueError) as caught:
         options(url)
     assert expected in str(caught.value) and "Bot-Secret-11" not in str(caught.value)
