@@ -107,6 +107,14 @@ class Recorded:
         raise AssertionError(f"no part {name!r} in the multipart body")
 
 
+class _Server(ThreadingHTTPServer):
+    """socketserver's listen backlog is 5: a burst of connections beyond it (two drains, 16 in flight) on a
+    busy machine has the kernel drop one, and the client sees a connection error the sink caused. A real
+    server's backlog is in the hundreds."""
+
+    request_queue_size = 128
+
+
 class HttpSink:
     """An HTTP server on 127.0.0.1 that records requests and answers from a script.
 
@@ -177,7 +185,7 @@ class HttpSink:
 
             do_POST = do_PUT = do_GET = do_PATCH = do_DELETE = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
