@@ -446,6 +446,14 @@ CASES = [
         "{file}: source.instance: expected a string, got 5 (an integer)",
         send="config",
     ),
+    case(
+        "delivery-problems-all-at-once",
+        '[delivery]\nretry_schedule = ["5s", "3q"]\nmax_in_flight = 0\nlease = -1\n' + C,
+        "{file}: delivery.max_in_flight: must be at least 1",
+        "{file}: delivery.lease: must not be negative",
+        "{file}: delivery.retry_schedule: not a duration: '3q' (use seconds, or 30s, 5m, 2h, 7d)",
+        send="config",
+    ),
     # -- templates, found by rendering every template a target can select ----------------------------------
     case(
         "broken-event-template",

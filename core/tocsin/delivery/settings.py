@@ -9,16 +9,23 @@ from collections.abc import Sequence
 
 import attrs
 
+from ..structure import Invalid
 from .policy import parse_duration
 
 __all__ = ["DeliverySettings"]
 
 
-def _to_schedule(value: Sequence[float | str]) -> tuple[float, ...]:
-    try:
-        return tuple(parse_duration(v) for v in value)
-    except ValueError as exc:
-        raise ValueError(f"retry_schedule: {exc}") from None
+def _to_schedule(value: Sequence[float | str]) -> tuple[float | str, ...]:
+    """Each wait in seconds; a value that is no duration stays as written, for the table's own check to
+    report beside its other problems (a converter that raised would hide them)."""
+
+    def one(v: float | str) -> float | str:
+        try:
+            return parse_duration(v)
+        except ValueError:
+            return v
+
+    return tuple(one(v) for v in value)
 
 
 @attrs.frozen
@@ -60,14 +67,24 @@ class DeliverySettings:
     )
 
     def __attrs_post_init__(self) -> None:
+        """Every problem of the table at once (:class:`~tocsin.structure.Invalid`), never just the first."""
+        problems = []
         if not (self.store == "memory" or self.store.startswith("sqlite:///")):
-            raise ValueError(f'store: must be "memory" or "sqlite:///path", not {self.store!r}')
+            problems.append(f'store: must be "memory" or "sqlite:///path", not {self.store!r}')
         for name in ("max_pending", "max_in_flight"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name}: must be at least 1")
+                problems.append(f"{name}: must be at least 1")
         for name in ("queue_full_wait", "lease", "poll_interval", "close_timeout", "exit_grace"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name}: must not be negative")
+                problems.append(f"{name}: must not be negative")
+        for wait in self.retry_schedule:
+            if not isinstance(wait, float):
+                try:
+                    parse_duration(wait)
+                except ValueError as exc:
+                    problems.append(f"retry_schedule: {exc}")
+        if problems:
+            raise Invalid(problems)
 
     @property
     def durable(self) -> bool:
